@@ -1,0 +1,439 @@
+//! `dfpar apply`: checks the request against the input, builds the job for the chosen
+//! `--by`, runs the engine, and writes rows as they are released or the merged table.
+
+use std::path::PathBuf;
+
+use polars::prelude::*;
+
+use crate::dialect::Dialect;
+use crate::encode;
+use crate::error::{Error, Result};
+use crate::functions::column::Moments;
+use crate::functions::frame::{FrameFn, FrameState, Partition, Table};
+use crate::functions::{Function, Kind};
+use crate::parse::{self, Parser};
+use crate::pipeline::{self, Job, Settings};
+use crate::plan::{self, Plan, Request};
+use crate::progress::{self, Progress};
+use crate::read::{Chunk, Source, Splitter};
+use crate::records::{self, Record};
+use crate::write::Output;
+
+/// A checked `dfpar apply` request.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// A path, or `-` for standard input.
+    pub input: String,
+    pub kind: Kind,
+    pub functions: Vec<String>,
+    pub args: Vec<(String, String)>,
+    pub cols: Option<Vec<String>>,
+    pub jobs: usize,
+    pub ordered: bool,
+    pub chunk_size: usize,
+    pub output: Option<PathBuf>,
+    pub only_results: bool,
+    pub progress: progress::When,
+    pub dialect: Dialect,
+}
+
+/// Runs `dfpar apply`. On any error the output file is left untouched.
+pub fn apply(o: &ApplyOptions) -> Result<()> {
+    let source = Source::from_arg(&o.input);
+    let splitter = Splitter::open(&source, &o.dialect, o.chunk_size)?;
+    let names = splitter.header().names.clone();
+    let raw_header = splitter.header().raw.clone();
+    let ctx = Context {
+        path: splitter.path().to_string(),
+        dialect: o.dialect.clone(),
+        width: names.len(),
+        parser: Parser::new(&[], &[], &o.dialect),
+        row_index: !o.ordered,
+    };
+    let numeric = match parse::infer_numeric(splitter.sample(), names.len(), &o.dialect) {
+        Ok(n) => n,
+        Err(e) => {
+            // Prefer a precise message about the first bad record.
+            ctx.records(splitter.sample(), splitter.next_line())?;
+            return Err(ctx.data_err(None, format!("cannot read the first rows: {e}")));
+        }
+    };
+    let request = Request {
+        kind: o.kind,
+        functions: &o.functions,
+        args: &o.args,
+        cols: o.cols.as_deref(),
+    };
+    let plan = plan::plan(&request, &names, &numeric)?;
+    let ctx = Context {
+        parser: Parser::new(&names, &plan.parsed, &o.dialect),
+        ..ctx
+    };
+    let parsed_names: Vec<String> = plan.parsed.iter().map(|&i| names[i].clone()).collect();
+
+    let mut output = Output::create(o.output.as_deref())?;
+    let progress = Progress::new(o.progress, splitter.size);
+    progress.advance(splitter.header_bytes, 0);
+    let settings = Settings {
+        jobs: o.jobs.max(1),
+        ordered: o.ordered,
+    };
+    match o.kind {
+        Kind::Row => {
+            let job = RowJob {
+                ctx,
+                plan,
+                only_results: o.only_results,
+            };
+            if let Some(raw) = raw_header.as_deref() {
+                output.write_all(&job.header(raw))?;
+            }
+            pipeline::run(splitter, &job, settings, &progress, |bytes| {
+                output.write_all(&bytes)
+            })?;
+        }
+        Kind::Column => {
+            let job = ColumnJob { ctx };
+            let mut total = vec![Moments::default(); plan.parsed.len()];
+            pipeline::run(splitter, &job, settings, &progress, |part| {
+                total = total.iter().zip(&part).map(|(a, b)| a.merge(b)).collect();
+                Ok(())
+            })?;
+            let table = column_table(&plan, &parsed_names, &total)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            output.write_all(
+                &job.ctx
+                    .encode_table(Table::Frame(table), raw_header.as_deref())?,
+            )?;
+        }
+        Kind::Frame => {
+            let Some(Function::Frame(function)) = plan.calls.first().map(|c| &c.function) else {
+                unreachable!("frame plans hold one frame function")
+            };
+            let job = FrameJob {
+                ctx,
+                function: *function,
+            };
+            let mut state: Option<FrameState> = None;
+            pipeline::run(splitter, &job, settings, &progress, |part| {
+                state = Some(match state.take() {
+                    None => part,
+                    Some(s) => function.merge(s, part),
+                });
+                Ok(())
+            })?;
+            let state = match state {
+                Some(s) => s,
+                None => job.empty_state(),
+            };
+            let table = function
+                .finish(state, &parsed_names, names.len())
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            output.write_all(&job.ctx.encode_table(table, raw_header.as_deref())?)?;
+        }
+    }
+    progress.finish();
+    output.commit()
+}
+
+/// What every job needs to read a chunk.
+struct Context {
+    path: String,
+    dialect: Dialect,
+    width: usize,
+    parser: Parser,
+    /// Unordered mode: outputs carry a first column `row_index`.
+    row_index: bool,
+}
+
+impl Context {
+    fn data_err(&self, line: Option<u64>, message: String) -> Error {
+        Error::Data {
+            path: self.path.clone(),
+            line,
+            message,
+        }
+    }
+
+    fn chunk_err(&self, chunk: &Chunk, message: String) -> Error {
+        Error::Function {
+            path: self.path.clone(),
+            first_line: chunk.first_line,
+            last_line: chunk.last_line(),
+            message,
+        }
+    }
+
+    /// The records of `bytes`, each checked to have as many fields as the header.
+    fn records(&self, bytes: &[u8], first_line: u64) -> Result<Vec<Record>> {
+        let mut out = Vec::with_capacity(bytes.len() / 16);
+        records::for_each_record(bytes, self.dialect.delimiter, self.dialect.quote, |r| {
+            if r.fields != self.width {
+                return Err(self.data_err(
+                    Some(first_line + r.line),
+                    format!("expected {} fields, found {}", self.width, r.fields),
+                ));
+            }
+            out.push(r);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The records of a chunk and its parsed columns.
+    fn read(&self, chunk: &Chunk) -> Result<(Vec<Record>, Vec<Float64Chunked>)> {
+        let records = self.records(&chunk.bytes, chunk.first_line)?;
+        if records.len() as u64 != chunk.rows {
+            return Err(Error::Internal(format!(
+                "{}: lines {}-{}: counted {} rows, scanned {}",
+                self.path,
+                chunk.first_line,
+                chunk.last_line(),
+                chunk.rows,
+                records.len()
+            )));
+        }
+        let columns = self
+            .parser
+            .parse(&chunk.bytes, records.len())
+            .map_err(|e| {
+                match parse::find_bad_number(&chunk.bytes, self.parser.selected(), &self.dialect) {
+                    Some((line, column, text)) => self.data_err(
+                        Some(chunk.first_line + line),
+                        format!(
+                            "column '{}': '{text}' is not a number",
+                            self.parser.name(column)
+                        ),
+                    ),
+                    None => self.chunk_err(chunk, e.to_string()),
+                }
+            })?;
+        Ok((records, columns))
+    }
+
+    /// A finished table as CSV; records kept whole get the input's header.
+    fn encode_table(&self, table: Table, raw_header: Option<&[u8]>) -> Result<Vec<u8>> {
+        let d = &self.dialect;
+        match table {
+            Table::Frame(df) => encode::encode_table(&df, d, self.row_index)
+                .map_err(|e| Error::Internal(e.to_string())),
+            Table::Records(rows) => {
+                let mut out = Vec::new();
+                if let Some(raw) = raw_header {
+                    let mut fields = vec![raw.to_vec()];
+                    if self.row_index {
+                        fields.insert(0, b"row_index".to_vec());
+                    }
+                    out = line(&fields, d.delimiter);
+                }
+                let mut index = itoa::Buffer::new();
+                for (row, bytes) in rows {
+                    if self.row_index {
+                        out.extend_from_slice(index.format(row).as_bytes());
+                        out.push(d.delimiter);
+                    }
+                    out.extend_from_slice(&bytes);
+                    out.push(b'\n');
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// `--by row`: each record is copied unchanged and the new fields appended to it.
+struct RowJob {
+    ctx: Context,
+    plan: Plan,
+    only_results: bool,
+}
+
+impl RowJob {
+    /// `[row_index,]` the input's header `[,new names]`, or only the new names.
+    fn header(&self, raw: &[u8]) -> Vec<u8> {
+        let d = &self.ctx.dialect;
+        let mut fields: Vec<Vec<u8>> = Vec::new();
+        if self.ctx.row_index {
+            fields.push(b"row_index".to_vec());
+        }
+        if !self.only_results {
+            fields.push(raw.to_vec());
+        }
+        for name in self.plan.output_names() {
+            let mut f = Vec::new();
+            encode::push_text(&mut f, name.as_bytes(), d);
+            fields.push(f);
+        }
+        line(&fields, d.delimiter)
+    }
+
+    fn run_chain(&self, chunk: &Chunk, columns: Vec<Float64Chunked>) -> PolarsResult<Vec<Series>> {
+        let mut slots: Vec<Series> = columns.into_iter().map(|c| c.into_series()).collect();
+        let mut outputs = Vec::new();
+        for call in &self.plan.calls {
+            let Function::Row(kernel) = &call.function else {
+                unreachable!("row plans hold row functions")
+            };
+            let inputs = call
+                .inputs
+                .iter()
+                .zip(&call.input_names)
+                .map(|(&s, name)| {
+                    Ok(slots[s]
+                        .cast(&DataType::Float64)?
+                        .f64()?
+                        .clone()
+                        .with_name(name.into()))
+                })
+                .collect::<PolarsResult<Vec<_>>>()?;
+            for (out, name) in kernel(&inputs)?.into_iter().zip(&call.outputs) {
+                let out = out.with_name(name.into());
+                if out.len() != chunk.rows as usize {
+                    polars_bail!(ShapeMismatch: "{} returned {} values for {} rows", call.builtin.name, out.len(), chunk.rows);
+                }
+                slots.push(out.clone());
+                outputs.push(out);
+            }
+        }
+        Ok(outputs)
+    }
+}
+
+impl Job for RowJob {
+    type Part = Vec<u8>;
+
+    fn process(&self, chunk: &Chunk) -> Result<Vec<u8>> {
+        let (records, columns) = self.ctx.read(chunk)?;
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let outputs = self
+            .run_chain(chunk, columns)
+            .map_err(|e| self.ctx.chunk_err(chunk, e.to_string()))?;
+        let d = &self.ctx.dialect;
+        let encoded = outputs
+            .iter()
+            .map(|s| encode::encode(s, d))
+            .collect::<PolarsResult<Vec<_>>>()
+            .map_err(|e| self.ctx.chunk_err(chunk, e.to_string()))?;
+        let mut out =
+            Vec::with_capacity(chunk.bytes.len() + records.len() * (1 + 4 * encoded.len()));
+        let mut index = itoa::Buffer::new();
+        for (i, r) in records.iter().enumerate() {
+            let mut first = true;
+            if self.ctx.row_index {
+                out.extend_from_slice(index.format(chunk.first_row + i as u64).as_bytes());
+                first = false;
+            }
+            if !self.only_results {
+                if !first {
+                    out.push(d.delimiter);
+                }
+                out.extend_from_slice(&chunk.bytes[r.start..r.end]);
+                first = false;
+            }
+            for e in &encoded {
+                if !first {
+                    out.push(d.delimiter);
+                }
+                out.extend_from_slice(e.field(i));
+                first = false;
+            }
+            out.push(b'\n');
+        }
+        Ok(out)
+    }
+
+    fn panicked(&self, chunk: &Chunk, message: String) -> Error {
+        self.ctx
+            .chunk_err(chunk, format!("a worker panicked: {message}"))
+    }
+}
+
+/// `--by column`: the mergeable state of every selected column.
+struct ColumnJob {
+    ctx: Context,
+}
+
+impl Job for ColumnJob {
+    type Part = Vec<Moments>;
+
+    fn process(&self, chunk: &Chunk) -> Result<Vec<Moments>> {
+        let (_, columns) = self.ctx.read(chunk)?;
+        Ok(columns.iter().map(Moments::of).collect())
+    }
+
+    fn panicked(&self, chunk: &Chunk, message: String) -> Error {
+        self.ctx
+            .chunk_err(chunk, format!("a worker panicked: {message}"))
+    }
+}
+
+/// One row per selected column: its name, then one value per column function.
+fn column_table(plan: &Plan, names: &[String], total: &[Moments]) -> PolarsResult<DataFrame> {
+    use crate::functions::column::Stat;
+    let mut columns = vec![Column::new("column".into(), names)];
+    for call in &plan.calls {
+        let Function::Column(stat) = &call.function else {
+            unreachable!("column plans hold column functions")
+        };
+        let name = call.builtin.name.into();
+        columns.push(match stat {
+            Stat::Float(f) => Column::new(name, total.iter().map(f).collect::<Vec<_>>()),
+            Stat::Count(f) => Column::new(name, total.iter().map(f).collect::<Vec<_>>()),
+        });
+    }
+    DataFrame::new(names.len(), columns)
+}
+
+/// `--by frame`: the partial state of the frame function over each partition.
+struct FrameJob {
+    ctx: Context,
+    function: FrameFn,
+}
+
+impl FrameJob {
+    /// The state of an input without rows.
+    fn empty_state(&self) -> FrameState {
+        let columns: Vec<Float64Chunked> = self
+            .ctx
+            .parser
+            .selected()
+            .iter()
+            .map(|_| Float64Chunked::full_null("".into(), 0))
+            .collect();
+        self.function.partial(&Partition {
+            columns: &columns,
+            records: Vec::new(),
+            first_row: 0,
+        })
+    }
+}
+
+impl Job for FrameJob {
+    type Part = FrameState;
+
+    fn process(&self, chunk: &Chunk) -> Result<FrameState> {
+        let (records, columns) = self.ctx.read(chunk)?;
+        Ok(self.function.partial(&Partition {
+            columns: &columns,
+            records: records
+                .iter()
+                .map(|r| &chunk.bytes[r.start..r.end])
+                .collect(),
+            first_row: chunk.first_row,
+        }))
+    }
+
+    fn panicked(&self, chunk: &Chunk, message: String) -> Error {
+        self.ctx
+            .chunk_err(chunk, format!("a worker panicked: {message}"))
+    }
+}
+
+/// Fields joined by the delimiter, ending with a line feed.
+fn line(fields: &[Vec<u8>], delimiter: u8) -> Vec<u8> {
+    let mut out = fields.join(&[delimiter][..]);
+    out.push(b'\n');
+    out
+}

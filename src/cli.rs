@@ -1,0 +1,248 @@
+//! The command line (clap derive): raw flags for `apply`, `list`, `gen` and `info`,
+//! turned once into the checked options the library takes.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::apply::ApplyOptions;
+use crate::dialect::Dialect;
+use crate::functions::Kind;
+use crate::gen::GenOptions;
+use crate::progress::When;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (also when the reader of a pipe closes it early, as `dfpar ... | head` does)
+  1  data or I/O error: bad input, unreadable file, output that cannot be written
+  2  usage error: bad flag, unknown function, column or parameter";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dfpar",
+    version,
+    about = "Parallel row, column and frame functions over CSV, on every core",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply functions to every row, every column or the whole input, in parallel.
+    #[command(after_help = APPLY_HELP)]
+    Apply(ApplyArgs),
+    /// List the builtin functions with their kind, parameters and description.
+    List,
+    /// Write a CSV of random integers in [min, max), header c0..cK-1 (deterministic).
+    Gen(GenArgs),
+    /// Show the available cores, the default --jobs and the version.
+    Info,
+}
+
+const APPLY_HELP: &str = "\
+Examples:
+  dfpar apply --fn count_range --arg min=4 --arg max=8 data/sample.csv -o out.csv
+  dfpar apply --by column --fn mean --fn std --cols c0,c1 data/sample.csv
+  dfpar apply --by frame --fn describe -j 1 data/sample.csv
+  cat big.csv | dfpar apply --fn sum --mode unordered - | sort -t, -k1,1n
+
+Modes: ordered (alias map) writes results in input order and is byte-identical to --jobs 1;
+unordered (alias async) writes each chunk as soon as it is done, with a first column row_index.
+
+Exit codes: 0 success (also on a closed pipe), 1 data or I/O error, 2 usage error.";
+
+/// Order of the results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Input order, like Pool.map.
+    #[value(alias = "map")]
+    Ordered,
+    /// Completion order, like Pool.imap_unordered; adds a first column row_index.
+    #[value(alias = "async")]
+    Unordered,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// Input CSV file, or - for standard input.
+    #[arg(value_name = "INPUT")]
+    pub input: String,
+
+    /// What each function is applied to.
+    #[arg(long, value_enum, default_value_t = Kind::Row)]
+    pub by: Kind,
+
+    /// A function to apply (repeat to chain; `dfpar list` shows them all).
+    #[arg(long = "fn", value_name = "NAME", required = true)]
+    pub functions: Vec<String>,
+
+    /// A function parameter, e.g. min=4 (or count_range.min=4 to aim at one function).
+    #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub args: Vec<(String, String)>,
+
+    /// Comma-separated columns the functions read [default: every numeric column].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub cols: Option<Vec<String>>,
+
+    /// Worker threads; 1 runs every stage serially in the calling thread [default: cores].
+    #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
+
+    /// Order of the output.
+    #[arg(long, value_enum, default_value_t = Mode::Ordered)]
+    pub mode: Mode,
+
+    /// Approximate size of the chunks handed to workers (e.g. 4MiB, 512KiB, 65536).
+    #[arg(long, value_name = "BYTES", default_value = "4MiB", value_parser = parse_size)]
+    pub chunk_size: usize,
+
+    /// Write to this file (replaced only when the run succeeds) instead of stdout.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Row mode: write only the new columns, not the input's.
+    #[arg(long)]
+    pub only_results: bool,
+
+    /// Show a progress bar on stderr.
+    #[arg(long, value_enum, default_value_t = When::Auto)]
+    pub progress: When,
+
+    /// Field delimiter, one character (`\t` or `tab` for tabs).
+    #[arg(short, long, value_name = "C", default_value = ",", value_parser = parse_delimiter)]
+    pub delimiter: u8,
+
+    /// The input has no header: columns are named column_1, column_2, ... and the output
+    /// of row mode gets no header either.
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// Comma-separated field texts read as null, besides the empty field (e.g. NA,null).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub null_values: Vec<String>,
+}
+
+impl ApplyArgs {
+    pub fn into_options(self) -> ApplyOptions {
+        ApplyOptions {
+            input: self.input,
+            kind: self.by,
+            functions: self.functions,
+            args: self.args,
+            cols: self.cols,
+            jobs: self.jobs.unwrap_or_else(crate::default_jobs),
+            ordered: self.mode == Mode::Ordered,
+            chunk_size: self.chunk_size,
+            output: self.output.filter(|p| p.as_os_str() != "-"),
+            only_results: self.only_results,
+            progress: self.progress,
+            dialect: Dialect {
+                delimiter: self.delimiter,
+                has_header: !self.no_header,
+                null_values: self.null_values,
+                ..Dialect::default()
+            },
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct GenArgs {
+    /// Number of rows.
+    #[arg(long, value_name = "N")]
+    pub rows: u64,
+    /// Number of columns.
+    #[arg(long, value_name = "K")]
+    pub cols: usize,
+    /// Smallest value (inclusive).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub min: i64,
+    /// Largest value (exclusive).
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
+    pub max: i64,
+    /// Seed of the random generator.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write to this file instead of stdout.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+impl GenArgs {
+    pub fn into_options(self) -> GenOptions {
+        GenOptions {
+            rows: self.rows,
+            cols: self.cols,
+            min: self.min,
+            max: self.max,
+            seed: self.seed,
+            output: self.output.filter(|p| p.as_os_str() != "-"),
+        }
+    }
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, e.g. min=4, not '{s}'")),
+    }
+}
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("expected a whole number of at least 1, not '{s}'")),
+    }
+}
+
+/// Sizes like `65536`, `64K`, `64KiB`, `4M`, `4MiB`, `1G` (binary units).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("expected a size such as 4MiB, not '{s}'"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("unknown unit in '{s}' (use K, M or G)")),
+    };
+    match n.checked_mul(mult) {
+        Some(v) if v >= 1 => Ok(v),
+        _ => Err(format!("expected a size of at least 1 byte, not '{s}'")),
+    }
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" => Ok(s.as_bytes()[0]),
+        _ => Err(format!("expected one ASCII character (or \\t), not '{s}'")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("4MiB"), Ok(4 << 20));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("4 parsecs").is_err());
+    }
+
+    #[test]
+    fn clap_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,153 @@
+//! Encoding: turns result columns into CSV field text (integers with itoa, floats with
+//! ryu, strings quoted when needed), column by column, for the writer to interleave.
+
+use polars::prelude::*;
+
+use crate::dialect::Dialect;
+
+/// The CSV text of every value of one column, back to back, with the end of each.
+pub struct Encoded {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Encoded {
+    pub fn field(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+}
+
+/// Encodes a column; nulls become empty fields.
+pub fn encode(col: &Series, dialect: &Dialect) -> PolarsResult<Encoded> {
+    let mut e = Encoded {
+        bytes: Vec::with_capacity(col.len() * 4),
+        ends: Vec::with_capacity(col.len()),
+    };
+    let dtype = col.dtype();
+    if dtype.is_float() {
+        let mut buf = ryu::Buffer::new();
+        for v in col.cast(&DataType::Float64)?.f64()?.iter() {
+            if let Some(v) = v {
+                e.bytes.extend_from_slice(buf.format(v).as_bytes());
+            }
+            e.ends.push(e.bytes.len());
+        }
+    } else if dtype.is_unsigned_integer() {
+        let mut buf = itoa::Buffer::new();
+        for v in col.cast(&DataType::UInt64)?.u64()?.iter() {
+            if let Some(v) = v {
+                e.bytes.extend_from_slice(buf.format(v).as_bytes());
+            }
+            e.ends.push(e.bytes.len());
+        }
+    } else if dtype.is_integer() {
+        let mut buf = itoa::Buffer::new();
+        for v in col.cast(&DataType::Int64)?.i64()?.iter() {
+            if let Some(v) = v {
+                e.bytes.extend_from_slice(buf.format(v).as_bytes());
+            }
+            e.ends.push(e.bytes.len());
+        }
+    } else {
+        for v in col.cast(&DataType::String)?.str()?.iter() {
+            if let Some(v) = v {
+                push_text(&mut e.bytes, v.as_bytes(), dialect);
+            }
+            e.ends.push(e.bytes.len());
+        }
+    }
+    Ok(e)
+}
+
+/// Appends `text` as one CSV field, quoted when it holds the delimiter, a quote or a line break.
+pub fn push_text(out: &mut Vec<u8>, text: &[u8], d: &Dialect) {
+    let needs_quotes = text
+        .iter()
+        .any(|&b| b == d.delimiter || b == d.quote || b == b'\n' || b == b'\r');
+    if !needs_quotes {
+        out.extend_from_slice(text);
+        return;
+    }
+    out.push(d.quote);
+    for &b in text {
+        if b == d.quote {
+            out.push(d.quote);
+        }
+        out.push(b);
+    }
+    out.push(d.quote);
+}
+
+/// Appends a header line of names.
+pub fn push_names<'a>(out: &mut Vec<u8>, names: impl IntoIterator<Item = &'a str>, d: &Dialect) {
+    for (i, name) in names.into_iter().enumerate() {
+        if i > 0 {
+            out.push(d.delimiter);
+        }
+        push_text(out, name.as_bytes(), d);
+    }
+    out.push(b'\n');
+}
+
+/// A whole table as CSV with a header; with `row_index`, a first column numbering the rows.
+pub fn encode_table(df: &DataFrame, d: &Dialect, row_index: bool) -> PolarsResult<Vec<u8>> {
+    let mut out = Vec::new();
+    let names = df.columns().iter().map(|c| c.name().as_str());
+    if row_index {
+        push_names(&mut out, std::iter::once("row_index").chain(names), d);
+    } else {
+        push_names(&mut out, names, d);
+    }
+    let encoded = df
+        .columns()
+        .iter()
+        .map(|c| encode(c.as_materialized_series(), d))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let mut index = itoa::Buffer::new();
+    for i in 0..df.height() {
+        if row_index {
+            out.extend_from_slice(index.format(i).as_bytes());
+            out.push(d.delimiter);
+        }
+        for (j, e) in encoded.iter().enumerate() {
+            if j > 0 {
+                out.push(d.delimiter);
+            }
+            out.extend_from_slice(e.field(i));
+        }
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_only_when_needed() {
+        let d = Dialect::default();
+        let s = Series::new(
+            "s".into(),
+            [Some("a,b"), Some("plain"), None, Some("say \"hi\"")],
+        );
+        let e = encode(&s, &d).unwrap();
+        let fields: Vec<&[u8]> = (0..4).map(|i| e.field(i)).collect();
+        assert_eq!(
+            fields,
+            [&b"\"a,b\""[..], b"plain", b"", b"\"say \"\"hi\"\"\""]
+        );
+    }
+
+    #[test]
+    fn numbers_round_trip() {
+        let d = Dialect::default();
+        let s = Series::new("f".into(), [Some(0.1), None, Some(3.0), Some(f64::NAN)]);
+        let e = encode(&s, &d).unwrap();
+        assert_eq!(e.field(0), b"0.1");
+        assert_eq!(e.field(1), b"");
+        assert_eq!(e.field(2), b"3.0");
+        assert_eq!(e.field(3), b"NaN");
+    }
+}

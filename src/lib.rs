@@ -1,0 +1,48 @@
+//! dfpar: parallel row, column and frame functions over CSV with polars and Rayon.
+//! The data flow is read → split (records) → parse → apply → merge (pipeline) → write.
+
+pub mod apply;
+pub mod cli;
+pub mod dialect;
+pub mod encode;
+pub mod error;
+pub mod functions;
+pub mod gen;
+pub mod parse;
+pub mod pipeline;
+pub mod plan;
+pub mod progress;
+pub mod read;
+pub mod records;
+pub mod write;
+
+pub use apply::{apply, ApplyOptions};
+pub use error::{Error, Result};
+
+/// The cores this process may use: the default `--jobs`.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The table `dfpar list` prints: kind, signature and description of every builtin.
+pub fn list_text() -> String {
+    let rows: Vec<(String, String, &str)> = functions::builtins()
+        .map(|b| (b.kind.name().to_string(), functions::signature(b), b.about))
+        .collect();
+    let w = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (kind, sig, about) in rows {
+        out.push_str(&format!("{kind:<7} {sig:<w$}  {about}\n"));
+    }
+    out
+}
+
+/// What `dfpar info` prints.
+pub fn info_text() -> String {
+    format!(
+        "dfpar {}\ncores available: {}\ndefault --jobs: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        default_jobs(),
+        default_jobs()
+    )
+}

@@ -1,0 +1,330 @@
+//! Input sources and the splitter: reads the input in blocks, takes the header off the
+//! first one, and cuts the rest into chunks of whole records, each numbered in sequence.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::records;
+
+/// A piece of the input made of whole records, as handed to a worker.
+#[derive(Debug)]
+pub struct Chunk {
+    /// 0-based position in the input.
+    pub seq: u64,
+    pub bytes: Vec<u8>,
+    /// 1-based line number of the chunk's first line in the input.
+    pub first_line: u64,
+    /// 0-based index of the chunk's first row among all data rows.
+    pub first_row: u64,
+    /// Number of (non-blank) records in the chunk.
+    pub rows: u64,
+    /// Number of line endings in the chunk.
+    pub lines: u64,
+}
+
+impl Chunk {
+    pub fn last_line(&self) -> u64 {
+        self.first_line + self.lines.saturating_sub(1)
+    }
+}
+
+/// The header record: its names and its raw bytes (without BOM and line ending).
+#[derive(Clone, Debug)]
+pub struct Header {
+    pub names: Vec<String>,
+    pub raw: Option<Vec<u8>>,
+}
+
+/// Where the input comes from.
+pub enum Source {
+    Stdin,
+    File(std::path::PathBuf),
+}
+
+impl Source {
+    pub fn from_arg(arg: &str) -> Source {
+        if arg == "-" {
+            Source::Stdin
+        } else {
+            Source::File(arg.into())
+        }
+    }
+
+    /// The name used in messages.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Stdin => "<stdin>".to_string(),
+            Source::File(p) => p.display().to_string(),
+        }
+    }
+
+    /// Opens the input; returns the reader and the size in bytes when it is known.
+    fn open(&self) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
+        match self {
+            Source::Stdin => Ok((Box::new(std::io::stdin()), None)),
+            Source::File(path) => open_file(path),
+        }
+    }
+}
+
+fn open_file(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
+    let input_err = |what, source| Error::Input {
+        path: path.display().to_string(),
+        what,
+        source,
+    };
+    let file = File::open(path).map_err(|e| input_err("cannot open", e))?;
+    let meta = file.metadata().map_err(|e| input_err("cannot read", e))?;
+    if meta.is_dir() {
+        return Err(Error::Data {
+            path: path.display().to_string(),
+            line: None,
+            message: "is a directory, expected a CSV file".into(),
+        });
+    }
+    let size = meta.is_file().then_some(meta.len());
+    Ok((Box::new(file), size))
+}
+
+/// Reads the input and yields chunks of whole records of about `chunk_size` bytes.
+/// A record longer than `chunk_size` makes its chunk grow; it is never cut.
+pub struct Splitter {
+    reader: Box<dyn Read + Send>,
+    path: String,
+    dialect: Dialect,
+    chunk_size: usize,
+    /// Bytes read but not yet handed out; always starts at a record boundary.
+    pending: Vec<u8>,
+    eof: bool,
+    seq: u64,
+    next_line: u64,
+    next_row: u64,
+    header: Option<Header>,
+    /// Total size of the input when known (for progress).
+    pub size: Option<u64>,
+    /// Bytes of the input consumed by the header and BOM.
+    pub header_bytes: u64,
+}
+
+impl Splitter {
+    /// Opens `source`, reads the first block and the header. An empty input is an error.
+    pub fn open(source: &Source, dialect: &Dialect, chunk_size: usize) -> Result<Splitter> {
+        let (reader, size) = source.open()?;
+        let mut s = Splitter {
+            reader,
+            path: source.name(),
+            dialect: dialect.clone(),
+            chunk_size: chunk_size.max(1),
+            pending: Vec::new(),
+            eof: false,
+            seq: 0,
+            next_line: 1,
+            next_row: 0,
+            header: None,
+            size,
+            header_bytes: 0,
+        };
+        s.fill(s.chunk_size)?;
+        if s.pending.is_empty() {
+            return Err(s.data_err(None, "the input is empty (expected a CSV header)"));
+        }
+        if s.pending.starts_with(b"\xEF\xBB\xBF") {
+            s.pending.drain(..3);
+            s.header_bytes = 3;
+        }
+        s.header = Some(s.read_header()?);
+        Ok(s)
+    }
+
+    /// The 1-based line number where the next chunk starts.
+    pub fn next_line(&self) -> u64 {
+        self.next_line
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The header: the file's own or, with `--no-header`, names `column_1` … `column_K`
+    /// taken from the width of the first record.
+    pub fn header(&self) -> &Header {
+        self.header.as_ref().expect("header is read on open")
+    }
+
+    /// The first block's whole records, for schema inference.
+    pub fn sample(&self) -> &[u8] {
+        let end = if self.eof {
+            self.pending.len()
+        } else {
+            records::last_record_end(&self.pending, self.dialect.quote).unwrap_or(0)
+        };
+        &self.pending[..end]
+    }
+
+    fn data_err(&self, line: Option<u64>, message: impl Into<String>) -> Error {
+        Error::Data {
+            path: self.path.clone(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// Reads until `pending` holds at least `want` bytes or the input ends.
+    fn fill(&mut self, want: usize) -> Result<()> {
+        while !self.eof && self.pending.len() < want {
+            let need = want - self.pending.len();
+            self.pending.reserve(need);
+            match (&mut self.reader)
+                .take(need as u64)
+                .read_to_end(&mut self.pending)
+            {
+                Ok(0) => self.eof = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::Input {
+                        path: self.path.clone(),
+                        what: "cannot read",
+                        source: e,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the first record off `pending`: the header, or with `--no-header` only its width.
+    fn read_header(&mut self) -> Result<Header> {
+        let end = loop {
+            if let Some(end) = first_record_end(&self.pending, self.dialect.quote) {
+                break end;
+            }
+            if self.eof {
+                if records::ends_quoted(&self.pending, self.dialect.quote) {
+                    return Err(self.data_err(Some(1), "unterminated quoted field"));
+                }
+                break self.pending.len();
+            }
+            let want = self.pending.len() * 2;
+            self.fill(want)?;
+        };
+        let mut record = &self.pending[..end];
+        while let Some(r) = record
+            .strip_suffix(b"\n")
+            .or_else(|| record.strip_suffix(b"\r"))
+        {
+            record = r;
+        }
+        let fields = split_fields(record, &self.dialect)
+            .map_err(|e| self.data_err(Some(1), format!("cannot read the header: {e}")))?;
+        if !self.dialect.has_header {
+            let names = (1..=fields.len()).map(|i| format!("column_{i}")).collect();
+            return Ok(Header { names, raw: None });
+        }
+        let mut names = Vec::with_capacity(fields.len());
+        for (i, f) in fields.into_iter().enumerate() {
+            let name = if f.is_empty() {
+                format!("column_{}", i + 1)
+            } else {
+                f
+            };
+            if names.contains(&name) {
+                return Err(self.data_err(
+                    Some(1),
+                    format!("duplicate column name '{name}' in the header"),
+                ));
+            }
+            names.push(name);
+        }
+        let raw = Some(record.to_vec());
+        let lines = self.pending[..end].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.next_line += lines;
+        self.header_bytes += end as u64;
+        self.pending.drain(..end);
+        Ok(Header { names, raw })
+    }
+
+    /// The next chunk of whole records, or `None` at the end of the input.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        self.fill(self.chunk_size)?;
+        let mut want = self.chunk_size;
+        let cut = loop {
+            if self.eof {
+                if records::ends_quoted(&self.pending, self.dialect.quote) {
+                    let line = self.next_line;
+                    return Err(self.data_err(
+                        Some(line),
+                        "unterminated quoted field (a quote opened on or after this line is never closed)",
+                    ));
+                }
+                break self.pending.len();
+            }
+            if let Some(cut) = records::last_record_end(&self.pending, self.dialect.quote) {
+                break cut;
+            }
+            // A record longer than the chunk: grow the chunk rather than cut the record.
+            want = want.saturating_mul(2);
+            self.fill(want)?;
+        };
+        if cut == 0 {
+            return Ok(None);
+        }
+        let rest = self.pending.split_off(cut);
+        let bytes = std::mem::replace(&mut self.pending, rest);
+        let (lines, rows) =
+            records::count_lines_and_rows(&bytes, self.dialect.delimiter, self.dialect.quote);
+        let chunk = Chunk {
+            seq: self.seq,
+            bytes,
+            first_line: self.next_line,
+            first_row: self.next_row,
+            rows,
+            lines,
+        };
+        self.seq += 1;
+        self.next_line += lines;
+        self.next_row += rows;
+        Ok(Some(chunk))
+    }
+}
+
+impl Iterator for Splitter {
+    type Item = Result<Chunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_chunk().transpose()
+    }
+}
+
+/// The end of the first record (after its line ending), quote-aware.
+fn first_record_end(buf: &[u8], quote: u8) -> Option<usize> {
+    let mut quoted = false;
+    for (i, &b) in buf.iter().enumerate() {
+        if b == quote {
+            quoted = !quoted;
+        } else if b == b'\n' && !quoted {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// The fields of one record, unquoted (used for the header only).
+pub fn split_fields(record: &[u8], dialect: &Dialect) -> std::result::Result<Vec<String>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .delimiter(dialect.delimiter)
+        .quote(dialect.quote)
+        .from_reader(record);
+    let mut out = csv::StringRecord::new();
+    match reader.read_record(&mut out) {
+        Ok(_) => Ok(out.iter().map(str::to_string).collect()),
+        Err(e) => Err(match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => "it is not valid UTF-8".to_string(),
+            _ => e.to_string(),
+        }),
+    }
+}
