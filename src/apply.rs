@@ -16,7 +16,7 @@ use crate::pipeline::{self, Job, Settings};
 use crate::plan::{self, Plan, Request};
 use crate::progress::{self, Progress};
 use crate::read::{Chunk, Source, Splitter};
-use crate::records::{self, Record};
+use crate::records;
 use crate::write::Output;
 
 /// A checked `dfpar apply` request.
@@ -47,10 +47,10 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
         path: splitter.path().to_string(),
         dialect: o.dialect.clone(),
         width: names.len(),
-        parser: Parser::new(&[], &[], &o.dialect),
+        parser: Parser::new(&[], &[], &[], &o.dialect),
         row_index: !o.ordered,
     };
-    let numeric = match parse::infer_numeric(splitter.sample(), names.len(), &o.dialect) {
+    let kinds = match parse::infer(splitter.sample(), names.len(), &o.dialect) {
         Ok(n) => n,
         Err(e) => {
             // Prefer a precise message about the first bad record.
@@ -64,9 +64,10 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
         args: &o.args,
         cols: o.cols.as_deref(),
     };
+    let numeric: Vec<bool> = kinds.iter().map(|k| k.is_numeric()).collect();
     let plan = plan::plan(&request, &names, &numeric)?;
     let ctx = Context {
-        parser: Parser::new(&names, &plan.parsed, &o.dialect),
+        parser: Parser::new(&names, &kinds, &plan.parsed, &o.dialect),
         ..ctx
     };
     let parsed_names: Vec<String> = plan.parsed.iter().map(|&i| names[i].clone()).collect();
@@ -136,6 +137,19 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
     output.commit()
 }
 
+/// Where a record lies in its chunk, without its line ending.
+#[derive(Clone, Copy)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn of(self, bytes: &[u8]) -> &[u8] {
+        &bytes[self.start as usize..self.end as usize]
+    }
+}
+
 /// What every job needs to read a chunk.
 struct Context {
     path: String,
@@ -164,8 +178,9 @@ impl Context {
         }
     }
 
-    /// The records of `bytes`, each checked to have as many fields as the header.
-    fn records(&self, bytes: &[u8], first_line: u64) -> Result<Vec<Record>> {
+    /// The byte span of each record of `bytes`, each checked to have as many fields as
+    /// the header. Spans are `u32` pairs: the splitter keeps chunks under 4 GiB.
+    fn records(&self, bytes: &[u8], first_line: u64) -> Result<Vec<Span>> {
         let mut out = Vec::with_capacity(bytes.len() / 16);
         records::for_each_record(bytes, self.dialect.delimiter, self.dialect.quote, |r| {
             if r.fields != self.width {
@@ -174,14 +189,17 @@ impl Context {
                     format!("expected {} fields, found {}", self.width, r.fields),
                 ));
             }
-            out.push(r);
+            out.push(Span {
+                start: r.start as u32,
+                end: r.end as u32,
+            });
             Ok(())
         })?;
         Ok(out)
     }
 
     /// The records of a chunk and its parsed columns.
-    fn read(&self, chunk: &Chunk) -> Result<(Vec<Record>, Vec<Float64Chunked>)> {
+    fn read(&self, chunk: &Chunk) -> Result<(Vec<Span>, Vec<Float64Chunked>)> {
         let records = self.records(&chunk.bytes, chunk.first_line)?;
         if records.len() as u64 != chunk.rows {
             return Err(Error::Internal(format!(
@@ -329,7 +347,7 @@ impl Job for RowJob {
                 if !first {
                     out.push(d.delimiter);
                 }
-                out.extend_from_slice(&chunk.bytes[r.start..r.end]);
+                out.extend_from_slice(r.of(&chunk.bytes));
                 first = false;
             }
             for e in &encoded {
@@ -417,10 +435,7 @@ impl Job for FrameJob {
         let (records, columns) = self.ctx.read(chunk)?;
         Ok(self.function.partial(&Partition {
             columns: &columns,
-            records: records
-                .iter()
-                .map(|r| &chunk.bytes[r.start..r.end])
-                .collect(),
+            records: records.iter().map(|r| r.of(&chunk.bytes)).collect(),
             first_row: chunk.first_row,
         }))
     }

@@ -7,6 +7,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use dfpar::cli::{Cli, Command};
 
+/// polars allocates and frees large buffers per chunk: mimalloc reuses them instead of
+/// returning pages to the kernel and faulting them in again.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

@@ -8,11 +8,25 @@ use polars::prelude::*;
 
 use crate::dialect::Dialect;
 
-/// Which input columns hold numbers, judged by polars' inference on the first rows.
+/// What polars' inference found a column to hold in the first rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inferred {
+    Integer,
+    Float,
+    Text,
+}
+
+impl Inferred {
+    pub fn is_numeric(self) -> bool {
+        self != Inferred::Text
+    }
+}
+
+/// What each input column holds, judged by polars' inference on the first rows.
 /// With no data rows at all every column counts as numeric (there is nothing to compute).
-pub fn infer_numeric(sample: &[u8], width: usize, dialect: &Dialect) -> PolarsResult<Vec<bool>> {
+pub fn infer(sample: &[u8], width: usize, dialect: &Dialect) -> PolarsResult<Vec<Inferred>> {
     if sample.iter().all(|b| b.is_ascii_whitespace()) {
-        return Ok(vec![true; width]);
+        return Ok(vec![Inferred::Float; width]);
     }
     let df = base_options(dialect)
         .with_infer_schema_length(Some(1000))
@@ -22,8 +36,12 @@ pub fn infer_numeric(sample: &[u8], width: usize, dialect: &Dialect) -> PolarsRe
     Ok(df
         .columns()
         .iter()
-        .map(|c| c.dtype().is_primitive_numeric())
-        .chain(std::iter::repeat(false))
+        .map(|c| match c.dtype() {
+            d if d.is_integer() => Inferred::Integer,
+            d if d.is_primitive_numeric() => Inferred::Float,
+            _ => Inferred::Text,
+        })
+        .chain(std::iter::repeat(Inferred::Text))
         .take(width)
         .collect())
 }
@@ -51,8 +69,11 @@ fn base_options(dialect: &Dialect) -> CsvReadOptions {
 }
 
 /// Parses chunks of whole records into the selected columns, with the schema fixed once.
+/// Integer columns are parsed as Int64 (polars' fastest path) and widened to Float64; a
+/// chunk where such a column holds a non-integer number is parsed again all as Float64.
 pub struct Parser {
-    options: CsvReadOptions,
+    typed: CsvReadOptions,
+    wide: Option<CsvReadOptions>,
     /// Input column indices to parse, in the order the caller wants them back.
     selected: Vec<usize>,
     /// Position of each selected column within polars' output (file order).
@@ -61,19 +82,23 @@ pub struct Parser {
 }
 
 impl Parser {
-    pub fn new(names: &[String], selected: &[usize], dialect: &Dialect) -> Parser {
-        let schema: Schema = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let dtype = if selected.contains(&i) {
-                    DataType::Float64
-                } else {
-                    DataType::String
+    pub fn new(
+        names: &[String],
+        kinds: &[Inferred],
+        selected: &[usize],
+        dialect: &Dialect,
+    ) -> Parser {
+        let schema = |integers: bool| -> SchemaRef {
+            let fields = names.iter().enumerate().map(|(i, n)| {
+                let dtype = match (selected.contains(&i), kinds.get(i)) {
+                    (false, _) => DataType::String,
+                    (true, Some(Inferred::Integer)) if integers => DataType::Int64,
+                    (true, _) => DataType::Float64,
                 };
                 Field::new(n.as_str().into(), dtype)
-            })
-            .collect();
+            });
+            Arc::new(fields.collect())
+        };
         let mut projection = selected.to_vec();
         projection.sort_unstable();
         projection.dedup();
@@ -81,11 +106,17 @@ impl Parser {
             .iter()
             .map(|i| projection.binary_search(i).expect("projected"))
             .collect();
-        let options = base_options(dialect)
-            .with_schema(Some(Arc::new(schema)))
-            .with_projection(Some(Arc::new(projection)));
+        let options = |schema| {
+            base_options(dialect)
+                .with_schema(Some(schema))
+                .with_projection(Some(Arc::new(projection.clone())))
+        };
+        let any_integer = selected
+            .iter()
+            .any(|&i| kinds.get(i) == Some(&Inferred::Integer));
         Parser {
-            options,
+            typed: options(schema(true)),
+            wide: any_integer.then(|| options(schema(false))),
             selected: selected.to_vec(),
             order,
             names: names.to_vec(),
@@ -101,17 +132,23 @@ impl Parser {
                 .map(|_| Float64Chunked::full_null("".into(), rows))
                 .collect());
         }
-        let df = self
-            .options
-            .clone()
-            .into_reader_with_file_handle(Cursor::new(bytes))
-            .finish()?;
+        let read = |options: &CsvReadOptions| {
+            options
+                .clone()
+                .into_reader_with_file_handle(Cursor::new(bytes))
+                .finish()
+        };
+        let df = match (read(&self.typed), &self.wide) {
+            (Ok(df), _) => df,
+            (Err(_), Some(wide)) => read(wide)?,
+            (Err(e), None) => return Err(e),
+        };
         if df.height() != rows {
             polars_bail!(ComputeError: "parsed {} rows where the chunk holds {rows} records", df.height());
         }
         self.order
             .iter()
-            .map(|&i| Ok(df.columns()[i].f64()?.clone()))
+            .map(|&i| Ok(df.columns()[i].cast(&DataType::Float64)?.f64()?.clone()))
             .collect()
     }
 

@@ -272,6 +272,10 @@ impl Splitter {
         if cut == 0 {
             return Ok(None);
         }
+        if cut > u32::MAX as usize {
+            let line = self.next_line;
+            return Err(self.data_err(Some(line), "a record of 4 GiB or more cannot be processed"));
+        }
         let rest = self.pending.split_off(cut);
         let bytes = std::mem::replace(&mut self.pending, rest);
         let (lines, rows) =

@@ -52,8 +52,8 @@ pub fn count_lines_and_rows(chunk: &[u8], delimiter: u8, quote: u8) -> (u64, u64
     let lines = chunk.iter().filter(|&&b| b == b'\n').count() as u64;
     // A blank line is a line ending at the chunk start or right after another one,
     // optionally preceded by a carriage return.
-    let lf_lf = chunk.windows(2).filter(|w| w == b"\n\n").count() as u64;
-    let lf_cr_lf = chunk.windows(3).filter(|w| w == b"\n\r\n").count() as u64;
+    let lf_lf = count_overlapping(chunk, b"\n\n");
+    let lf_cr_lf = count_overlapping(chunk, b"\n\r\n");
     let leading = u64::from(chunk.starts_with(b"\n") || chunk.starts_with(b"\r\n"));
     let unterminated = match chunk.iter().rposition(|&b| b == b'\n') {
         Some(i) => !is_blank(&chunk[i + 1..]),
@@ -61,6 +61,17 @@ pub fn count_lines_and_rows(chunk: &[u8], delimiter: u8, quote: u8) -> (u64, u64
     };
     let rows = lines - lf_lf - lf_cr_lf - leading + u64::from(unterminated);
     (lines, rows)
+}
+
+/// Occurrences of `needle` in `hay`, overlapping ones included.
+fn count_overlapping(hay: &[u8], needle: &[u8]) -> u64 {
+    let finder = memchr::memmem::Finder::new(needle);
+    let (mut n, mut at) = (0, 0);
+    while let Some(i) = finder.find(&hay[at..]) {
+        n += 1;
+        at += i + 1;
+    }
+    n
 }
 
 fn is_blank(line: &[u8]) -> bool {

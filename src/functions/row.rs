@@ -25,7 +25,7 @@ pub const BUILTINS: &[Builtin] = &[
         outputs: named_after_function,
         build: |a| {
             let (min, max) = (a.number("min"), a.number("max"));
-            Ok(counts(move |cols| count_range(cols, min, max)))
+            Ok(row(move |cols| count_range(cols, min, max)))
         },
     },
     Builtin {
@@ -58,7 +58,7 @@ pub const BUILTINS: &[Builtin] = &[
         params: &[],
         about: "smallest selected value of the row",
         outputs: named_after_function,
-        build: |_| Ok(row(|cols| Ok(fold_min_max(cols, f64::min)))),
+        build: |_| Ok(row(|cols| min_max(cols, f64::min).into_series())),
     },
     Builtin {
         name: "max",
@@ -66,7 +66,7 @@ pub const BUILTINS: &[Builtin] = &[
         params: &[],
         about: "largest selected value of the row",
         outputs: named_after_function,
-        build: |_| Ok(row(|cols| Ok(fold_min_max(cols, f64::max)))),
+        build: |_| Ok(row(|cols| min_max(cols, f64::max).into_series())),
     },
     Builtin {
         name: "null_count",
@@ -74,7 +74,7 @@ pub const BUILTINS: &[Builtin] = &[
         params: &[],
         about: "how many selected values of the row are null",
         outputs: named_after_function,
-        build: |_| Ok(counts(null_count)),
+        build: |_| Ok(row(null_count)),
     },
     Builtin {
         name: "normalize",
@@ -87,101 +87,100 @@ pub const BUILTINS: &[Builtin] = &[
 ];
 
 /// A row function with a single output column (named by the caller).
-fn row(
-    f: impl Fn(&[Float64Chunked]) -> PolarsResult<Float64Chunked> + Send + Sync + 'static,
-) -> Function {
-    Function::Row(Box::new(move |cols| Ok(vec![f(cols)?.into_series()])))
+fn row(f: impl Fn(&[Float64Chunked]) -> Series + Send + Sync + 'static) -> Function {
+    Function::Row(Box::new(move |cols| Ok(vec![f(cols)])))
 }
 
-/// A row function whose single output is a count, written as an unsigned integer.
-fn counts(
-    f: impl Fn(&[Float64Chunked]) -> PolarsResult<Float64Chunked> + Send + Sync + 'static,
-) -> Function {
-    Function::Row(Box::new(move |cols| {
-        Ok(vec![f(cols)?.into_series().cast(&DataType::UInt32)?])
-    }))
+/// Folds the columns into one accumulator per row, column by column over polars' value
+/// buffers (a tight loop the compiler vectorizes), visiting only non-null values.
+fn fold<T: Clone>(cols: &[Float64Chunked], init: T, mut f: impl FnMut(&mut T, f64)) -> Vec<T> {
+    let height = cols.first().map_or(0, |c| c.len());
+    let mut acc = vec![init; height];
+    for c in cols {
+        let mut offset = 0;
+        for arr in c.downcast_iter() {
+            let values = arr.values().as_slice();
+            let dst = &mut acc[offset..offset + values.len()];
+            match arr.validity().filter(|v| v.unset_bits() > 0) {
+                None => dst.iter_mut().zip(values).for_each(|(a, &x)| f(a, x)),
+                Some(valid) => {
+                    dst.iter_mut()
+                        .zip(values)
+                        .zip(valid.iter())
+                        .for_each(|((a, &x), ok)| {
+                            if ok {
+                                f(a, x)
+                            }
+                        })
+                }
+            }
+            offset += values.len();
+        }
+    }
+    acc
 }
 
-/// Element-wise sum of `f(column)` over the columns.
-fn add_up(
-    cols: &[Float64Chunked],
-    f: impl Fn(&Float64Chunked) -> Float64Chunked,
-) -> Float64Chunked {
-    let mut cols = cols.iter();
-    let first = f(cols
-        .next()
-        .expect("a row function reads at least one column"));
-    cols.fold(first, |acc, c| &acc + &f(c))
+fn counts(v: Vec<u32>) -> Series {
+    UInt32Chunked::from_vec("".into(), v).into_series()
 }
 
-/// The value where present, 0 where null.
-fn or_zero(c: &Float64Chunked) -> Float64Chunked {
-    c.fill_null_with_values(0.0)
-        .expect("filling nulls of a float column")
+fn floats(v: impl IntoIterator<Item = Option<f64>>) -> Series {
+    Float64Chunked::from_iter_options("".into(), v.into_iter()).into_series()
 }
 
-/// 1 where present, 0 where null.
-fn present(c: &Float64Chunked) -> Float64Chunked {
-    or_zero(&c.apply_values(|_| 1.0))
-}
-
-/// `values` with null wherever the row had no value at all.
-fn null_where_empty(
-    cols: &[Float64Chunked],
-    values: Float64Chunked,
-) -> PolarsResult<Float64Chunked> {
-    let empty = add_up(cols, present).equal(0.0);
-    values.set(&empty, None)
-}
-
-fn count_range(cols: &[Float64Chunked], min: f64, max: f64) -> PolarsResult<Float64Chunked> {
-    Ok(add_up(cols, |c| {
-        or_zero(&c.apply_values(|x| f64::from(u8::from(min <= x && x <= max))))
-    }))
-}
-
-fn sum(cols: &[Float64Chunked]) -> PolarsResult<Float64Chunked> {
-    null_where_empty(cols, add_up(cols, or_zero))
-}
-
-fn mean(cols: &[Float64Chunked]) -> PolarsResult<Float64Chunked> {
-    let n = add_up(cols, present);
-    null_where_empty(cols, &add_up(cols, or_zero) / &n)
-}
-
-fn hypot(cols: &[Float64Chunked]) -> PolarsResult<Float64Chunked> {
-    let squares = add_up(cols, |c| or_zero(&(c * c)));
-    null_where_empty(cols, squares.apply_values(f64::sqrt))
-}
-
-fn null_count(cols: &[Float64Chunked]) -> PolarsResult<Float64Chunked> {
-    let width = cols.len() as f64;
-    Ok(add_up(cols, present).apply_values(|n| width - n))
-}
-
-/// Element-wise min or max over the columns, skipping nulls.
-fn fold_min_max(cols: &[Float64Chunked], pick: fn(f64, f64) -> f64) -> Float64Chunked {
-    let mut cols = cols.iter();
-    let first = cols
-        .next()
-        .expect("a row function reads at least one column")
-        .clone();
-    cols.fold(first, |acc, c| {
-        polars::chunked_array::ops::arity::binary_elementwise(
-            &acc,
-            c,
-            |a: Option<f64>, b: Option<f64>| match (a, b) {
-                (Some(a), Some(b)) => Some(pick(a, b)),
-                (a, None) => a,
-                (None, b) => b,
-            },
-        )
+/// (sum, count) of the values of each row, for the sums and means.
+fn sum_count(cols: &[Float64Chunked], term: fn(f64) -> f64) -> Vec<(f64, u32)> {
+    fold(cols, (0.0, 0), |a, x| {
+        a.0 += term(x);
+        a.1 += 1;
     })
 }
 
+fn count_range(cols: &[Float64Chunked], min: f64, max: f64) -> Series {
+    counts(fold(cols, 0u32, |a, x| {
+        *a += u32::from(min <= x && x <= max)
+    }))
+}
+
+fn sum(cols: &[Float64Chunked]) -> Series {
+    floats(
+        sum_count(cols, |x| x)
+            .into_iter()
+            .map(|(s, n)| (n > 0).then_some(s)),
+    )
+}
+
+fn mean(cols: &[Float64Chunked]) -> Series {
+    floats(
+        sum_count(cols, |x| x)
+            .into_iter()
+            .map(|(s, n)| (n > 0).then(|| s / f64::from(n))),
+    )
+}
+
+fn hypot(cols: &[Float64Chunked]) -> Series {
+    floats(
+        sum_count(cols, |x| x * x)
+            .into_iter()
+            .map(|(s, n)| (n > 0).then(|| s.sqrt())),
+    )
+}
+
+fn null_count(cols: &[Float64Chunked]) -> Series {
+    counts(fold(cols, cols.len() as u32, |a, _| *a -= 1))
+}
+
+/// Element-wise min or max over the columns, skipping nulls (and NaN, as `f64::min` does).
+fn min_max(cols: &[Float64Chunked], pick: fn(f64, f64) -> f64) -> Float64Chunked {
+    let v = fold(cols, None, |a: &mut Option<f64>, x| {
+        *a = Some(a.map_or(x, |m| pick(m, x)))
+    });
+    Float64Chunked::from_iter_options("".into(), v.into_iter())
+}
+
 fn normalize(cols: &[Float64Chunked]) -> PolarsResult<Vec<Series>> {
-    let min = fold_min_max(cols, f64::min);
-    let range = &fold_min_max(cols, f64::max) - &min;
+    let min = min_max(cols, f64::min);
+    let range = &min_max(cols, f64::max) - &min;
     Ok(cols
         .iter()
         .map(|c| {
@@ -199,8 +198,13 @@ mod tests {
         Float64Chunked::from_slice_options(name.into(), v)
     }
 
-    fn values(c: &Float64Chunked) -> Vec<Option<f64>> {
-        c.into_iter().collect()
+    fn values(s: Series) -> Vec<Option<f64>> {
+        s.cast(&DataType::Float64)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_iter()
+            .collect()
     }
 
     #[test]
@@ -210,25 +214,21 @@ mod tests {
             col("b", &[Some(4.0), Some(8.0), Some(9.0), None]),
         ];
         assert_eq!(
-            values(&count_range(&cols, 4.0, 8.0).unwrap()),
+            values(count_range(&cols, 4.0, 8.0)),
             [Some(1.0), Some(1.0), Some(1.0), Some(0.0)]
         );
+        assert_eq!(values(sum(&cols)), [Some(5.0), Some(8.0), Some(14.0), None]);
+        assert_eq!(values(mean(&cols)), [Some(2.5), Some(8.0), Some(7.0), None]);
         assert_eq!(
-            values(&sum(&cols).unwrap()),
-            [Some(5.0), Some(8.0), Some(14.0), None]
-        );
-        assert_eq!(
-            values(&mean(&cols).unwrap()),
-            [Some(2.5), Some(8.0), Some(7.0), None]
-        );
-        assert_eq!(
-            values(&fold_min_max(&cols, f64::min)),
+            values(min_max(&cols, f64::min).into_series()),
             [Some(1.0), Some(8.0), Some(5.0), None]
         );
         assert_eq!(
-            values(&null_count(&cols).unwrap()),
+            values(null_count(&cols)),
             [Some(0.0), Some(1.0), Some(0.0), Some(2.0)]
         );
-        assert_eq!(values(&hypot(&cols).unwrap())[2], Some(106f64.sqrt()));
+        assert_eq!(values(hypot(&cols))[2], Some(106f64.sqrt()));
+        let norm = normalize(&cols).unwrap();
+        assert_eq!(values(norm[1].clone())[0], Some(1.0));
     }
 }
