@@ -19,6 +19,9 @@ use crate::read::{Chunk, Source, Splitter};
 use crate::records;
 use crate::write::Output;
 
+/// Rows read to decide which columns are numeric.
+const INFER_ROWS: usize = 1000;
+
 /// A checked `dfpar apply` request.
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
@@ -50,14 +53,9 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
         parser: Parser::new(&[], &[], &[], &o.dialect),
         row_index: !o.ordered,
     };
-    let kinds = match parse::infer(splitter.sample(), names.len(), &o.dialect) {
-        Ok(n) => n,
-        Err(e) => {
-            // Prefer a precise message about the first bad record.
-            ctx.records(splitter.sample(), splitter.next_line())?;
-            return Err(ctx.data_err(None, format!("cannot read the first rows: {e}")));
-        }
-    };
+    let sample = ctx.inference_sample(splitter.sample(), splitter.next_line(), INFER_ROWS)?;
+    let kinds = parse::infer(&sample, names.len(), &o.dialect)
+        .map_err(|e| ctx.data_err(None, format!("cannot read the first rows: {e}")))?;
     let request = Request {
         kind: o.kind,
         functions: &o.functions,
@@ -150,6 +148,27 @@ impl Span {
     }
 }
 
+/// The chunk as polars should see it: blank lines (which polars may read as rows of
+/// nulls) removed. Borrowed when there are none, as in almost every input.
+fn without_blank_lines<'a>(bytes: &'a [u8], records: &[Span]) -> std::borrow::Cow<'a, [u8]> {
+    let mut expected = 0;
+    let mut gaps = false;
+    for r in records {
+        gaps |= r.start as usize != expected;
+        expected = r.end as usize + 1 + usize::from(bytes.get(r.end as usize) == Some(&b'\r'));
+    }
+    gaps |= expected < bytes.len();
+    if !gaps {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut clean = Vec::with_capacity(bytes.len());
+    for r in records {
+        clean.extend_from_slice(r.of(bytes));
+        clean.push(b'\n');
+    }
+    std::borrow::Cow::Owned(clean)
+}
+
 /// What every job needs to read a chunk.
 struct Context {
     path: String,
@@ -211,22 +230,32 @@ impl Context {
                 records.len()
             )));
         }
+        let clean = without_blank_lines(&chunk.bytes, &records);
         let columns = self
             .parser
-            .parse(&chunk.bytes, records.len())
-            .map_err(|e| {
-                match parse::find_bad_number(&chunk.bytes, self.parser.selected(), &self.dialect) {
-                    Some((line, column, text)) => self.data_err(
-                        Some(chunk.first_line + line),
-                        format!(
-                            "column '{}': '{text}' is not a number",
-                            self.parser.name(column)
-                        ),
-                    ),
-                    None => self.chunk_err(chunk, e.to_string()),
-                }
-            })?;
+            .parse(&clean, records.len())
+            .map_err(|e| self.parse_err(chunk, e))?;
         Ok((records, columns))
+    }
+
+    /// A parse error, made precise: the line, column and text of the first bad number.
+    fn parse_err(&self, chunk: &Chunk, e: PolarsError) -> Error {
+        match parse::find_bad_number(&chunk.bytes, self.parser.selected(), &self.dialect) {
+            Some((line, column, text)) => self.data_err(
+                Some(chunk.first_line + line),
+                format!(
+                    "column '{}': '{text}' is not a number",
+                    self.parser.name(column)
+                ),
+            ),
+            None => self.chunk_err(chunk, e.to_string()),
+        }
+    }
+
+    /// The first `n` records of the input's first block, checked, for schema inference.
+    fn inference_sample(&self, sample: &[u8], first_line: u64, n: usize) -> Result<Vec<u8>> {
+        let records = self.records(sample, first_line)?;
+        Ok(without_blank_lines(sample, &records[..records.len().min(n)]).into_owned())
     }
 
     /// A finished table as CSV; records kept whole get the input's header.

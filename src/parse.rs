@@ -29,8 +29,7 @@ pub fn infer(sample: &[u8], width: usize, dialect: &Dialect) -> PolarsResult<Vec
         return Ok(vec![Inferred::Float; width]);
     }
     let df = base_options(dialect)
-        .with_infer_schema_length(Some(1000))
-        .with_n_rows(Some(1000))
+        .with_infer_schema_length(None)
         .into_reader_with_file_handle(Cursor::new(sample))
         .finish()?;
     Ok(df

@@ -9,6 +9,9 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::records;
 
+/// Bytes read before the first chunk is cut, for schema inference.
+const SAMPLE_BYTES: usize = 1 << 20;
+
 /// A piece of the input made of whole records, as handed to a worker.
 #[derive(Debug)]
 pub struct Chunk {
@@ -96,8 +99,9 @@ pub struct Splitter {
     path: String,
     dialect: Dialect,
     chunk_size: usize,
-    /// Bytes read but not yet handed out; always starts at a record boundary.
+    /// Bytes read; those from `head` on are not yet handed out and start at a record boundary.
     pending: Vec<u8>,
+    head: usize,
     eof: bool,
     seq: u64,
     next_line: u64,
@@ -113,12 +117,24 @@ impl Splitter {
     /// Opens `source`, reads the first block and the header. An empty input is an error.
     pub fn open(source: &Source, dialect: &Dialect, chunk_size: usize) -> Result<Splitter> {
         let (reader, size) = source.open()?;
+        Splitter::from_reader(reader, source.name(), size, dialect, chunk_size)
+    }
+
+    /// As `open`, over any reader; `name` is used in messages.
+    pub fn from_reader(
+        reader: Box<dyn Read + Send>,
+        name: String,
+        size: Option<u64>,
+        dialect: &Dialect,
+        chunk_size: usize,
+    ) -> Result<Splitter> {
         let mut s = Splitter {
             reader,
-            path: source.name(),
+            path: name,
             dialect: dialect.clone(),
             chunk_size: chunk_size.max(1),
             pending: Vec::new(),
+            head: 0,
             eof: false,
             seq: 0,
             next_line: 1,
@@ -127,15 +143,23 @@ impl Splitter {
             size,
             header_bytes: 0,
         };
-        s.fill(s.chunk_size)?;
+        // The first block also feeds schema inference, whatever the chunk size.
+        s.fill(s.chunk_size.max(SAMPLE_BYTES))?;
         if s.pending.is_empty() {
             return Err(s.data_err(None, "the input is empty (expected a CSV header)"));
         }
         if s.pending.starts_with(b"\xEF\xBB\xBF") {
-            s.pending.drain(..3);
+            s.head = 3;
             s.header_bytes = 3;
+            if s.rest().is_empty() {
+                return Err(s.data_err(None, "the input is empty (expected a CSV header)"));
+            }
         }
         s.header = Some(s.read_header()?);
+        while !s.eof && records::last_record_end(s.rest(), s.dialect.quote).is_none() {
+            let want = s.rest().len() * 2;
+            s.fill(want)?;
+        }
         Ok(s)
     }
 
@@ -156,12 +180,18 @@ impl Splitter {
 
     /// The first block's whole records, for schema inference.
     pub fn sample(&self) -> &[u8] {
+        let rest = self.rest();
         let end = if self.eof {
-            self.pending.len()
+            rest.len()
         } else {
-            records::last_record_end(&self.pending, self.dialect.quote).unwrap_or(0)
+            records::last_record_end(rest, self.dialect.quote).unwrap_or(0)
         };
-        &self.pending[..end]
+        &rest[..end]
+    }
+
+    /// The bytes read but not yet handed out.
+    fn rest(&self) -> &[u8] {
+        &self.pending[self.head..]
     }
 
     fn data_err(&self, line: Option<u64>, message: impl Into<String>) -> Error {
@@ -174,7 +204,11 @@ impl Splitter {
 
     /// Reads until `pending` holds at least `want` bytes or the input ends.
     fn fill(&mut self, want: usize) -> Result<()> {
-        while !self.eof && self.pending.len() < want {
+        while !self.eof && self.pending.len() - self.head < want {
+            if self.head > 0 {
+                self.pending.drain(..self.head);
+                self.head = 0;
+            }
             let need = want - self.pending.len();
             self.pending.reserve(need);
             match (&mut self.reader)
@@ -199,19 +233,19 @@ impl Splitter {
     /// Takes the first record off `pending`: the header, or with `--no-header` only its width.
     fn read_header(&mut self) -> Result<Header> {
         let end = loop {
-            if let Some(end) = first_record_end(&self.pending, self.dialect.quote) {
+            if let Some(end) = first_record_end(self.rest(), self.dialect.quote) {
                 break end;
             }
             if self.eof {
-                if records::ends_quoted(&self.pending, self.dialect.quote) {
+                if records::ends_quoted(self.rest(), self.dialect.quote) {
                     return Err(self.data_err(Some(1), "unterminated quoted field"));
                 }
-                break self.pending.len();
+                break self.rest().len();
             }
-            let want = self.pending.len() * 2;
+            let want = self.rest().len() * 2;
             self.fill(want)?;
         };
-        let mut record = &self.pending[..end];
+        let mut record = &self.rest()[..end];
         while let Some(r) = record
             .strip_suffix(b"\n")
             .or_else(|| record.strip_suffix(b"\r"))
@@ -240,34 +274,37 @@ impl Splitter {
             names.push(name);
         }
         let raw = Some(record.to_vec());
-        let lines = self.pending[..end].iter().filter(|&&b| b == b'\n').count() as u64;
+        let lines = self.rest()[..end].iter().filter(|&&b| b == b'\n').count() as u64;
         self.next_line += lines;
         self.header_bytes += end as u64;
-        self.pending.drain(..end);
+        self.head += end;
         Ok(Header { names, raw })
     }
 
     /// The next chunk of whole records, or `None` at the end of the input.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
-        self.fill(self.chunk_size)?;
+        let quote = self.dialect.quote;
         let mut want = self.chunk_size;
         let cut = loop {
-            if self.eof {
-                if records::ends_quoted(&self.pending, self.dialect.quote) {
+            self.fill(want)?;
+            let rest = self.rest();
+            let window = &rest[..want.min(rest.len())];
+            if let Some(cut) = records::last_record_end(window, quote) {
+                break cut;
+            }
+            if self.eof && window.len() == rest.len() {
+                // The last record, without a line ending.
+                if records::ends_quoted(rest, quote) {
                     let line = self.next_line;
                     return Err(self.data_err(
                         Some(line),
                         "unterminated quoted field (a quote opened on or after this line is never closed)",
                     ));
                 }
-                break self.pending.len();
-            }
-            if let Some(cut) = records::last_record_end(&self.pending, self.dialect.quote) {
-                break cut;
+                break rest.len();
             }
             // A record longer than the chunk: grow the chunk rather than cut the record.
             want = want.saturating_mul(2);
-            self.fill(want)?;
         };
         if cut == 0 {
             return Ok(None);
@@ -276,8 +313,15 @@ impl Splitter {
             let line = self.next_line;
             return Err(self.data_err(Some(line), "a record of 4 GiB or more cannot be processed"));
         }
-        let rest = self.pending.split_off(cut);
-        let bytes = std::mem::replace(&mut self.pending, rest);
+        let bytes = if self.head == 0 && cut * 2 >= self.pending.len() {
+            // The usual case: the chunk is most of the buffer; keep the short tail.
+            let tail = self.pending.split_off(cut);
+            std::mem::replace(&mut self.pending, tail)
+        } else {
+            let b = self.pending[self.head..self.head + cut].to_vec();
+            self.head += cut;
+            b
+        };
         let (lines, rows) =
             records::count_lines_and_rows(&bytes, self.dialect.delimiter, self.dialect.quote);
         let chunk = Chunk {
@@ -330,5 +374,105 @@ pub fn split_fields(record: &[u8], dialect: &Dialect) -> std::result::Result<Vec
             csv::ErrorKind::Utf8 { .. } => "it is not valid UTF-8".to_string(),
             _ => e.to_string(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A CSV field: plain, or quoted because it holds delimiters, quotes or line breaks.
+    fn field() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[ab,\"\n]{0,6}|(\r\n)").unwrap()
+    }
+
+    fn encode_csv(rows: &[Vec<String>], crlf: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        for row in rows {
+            let fields: Vec<String> = row
+                .iter()
+                .map(|f| {
+                    if f.contains([',', '"', '\n', '\r']) || f.is_empty() {
+                        format!("\"{}\"", f.replace('"', "\"\""))
+                    } else {
+                        f.clone()
+                    }
+                })
+                .collect();
+            out.extend_from_slice(fields.join(",").as_bytes());
+            out.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+        }
+        out
+    }
+
+    /// Records as the csv crate reads them in one pass over the whole input.
+    fn one_pass(bytes: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        r.byte_records()
+            .map(|rec| rec.unwrap().iter().map(<[u8]>::to_vec).collect())
+            .collect()
+    }
+
+    /// Records as the splitter cuts them into chunks and the scanner finds them.
+    fn chunked(bytes: &[u8], chunk_size: usize) -> (Vec<Vec<Vec<u8>>>, u64) {
+        let d = Dialect::default();
+        let reader = Box::new(std::io::Cursor::new(bytes.to_vec()));
+        let mut s = Splitter::from_reader(reader, "t".into(), None, &d, chunk_size).unwrap();
+        let mut out = one_pass(s.header().raw.as_deref().unwrap());
+        let mut counted = 0;
+        while let Some(chunk) = s.next_chunk().unwrap() {
+            assert_eq!(chunk.first_row, counted, "rows are numbered across chunks");
+            counted += chunk.rows;
+            let mut seen = 0;
+            records::for_each_record(&chunk.bytes, b',', b'"', |r| {
+                seen += 1;
+                out.extend(one_pass(&chunk.bytes[r.start..r.end]));
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+            assert_eq!(seen, chunk.rows, "the producer's count matches the scan");
+        }
+        (out, counted)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn chunks_hold_the_same_records_as_one_pass(
+            rows in proptest::collection::vec(proptest::collection::vec(field(), 2..4), 1..40),
+            chunk_size in 1usize..64,
+            crlf in any::<bool>(),
+        ) {
+            let mut bytes = b"h0,h1\n".to_vec();
+            bytes.extend(encode_csv(&rows, crlf));
+            let (records, counted) = chunked(&bytes, chunk_size);
+            prop_assert_eq!(counted as usize, rows.len());
+            prop_assert_eq!(records, one_pass(&bytes));
+        }
+    }
+
+    #[test]
+    fn a_record_longer_than_the_chunk_grows_it() {
+        let long = "x".repeat(1000);
+        let bytes = format!("a,b\n\"{long}\n{long}\",1\n2,3\n");
+        let (records, counted) = chunked(bytes.as_bytes(), 16);
+        assert_eq!(counted, 2);
+        assert_eq!(records, one_pass(bytes.as_bytes()));
+    }
+
+    #[test]
+    fn an_empty_input_is_an_error() {
+        let reader = Box::new(std::io::Cursor::new(Vec::new()));
+        let err = Splitter::from_reader(reader, "e.csv".into(), Some(0), &Dialect::default(), 8)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "e.csv: the input is empty (expected a CSV header)"
+        );
     }
 }

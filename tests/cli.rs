@@ -1,0 +1,964 @@
+//! Integration tests: run the `dfpar` binary on fixtures in tests/data and on generated
+//! data, and check every result against a reference computed here, not by dfpar.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// A scratch directory with helpers to write inputs and run dfpar in it.
+struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, content: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    /// A generated input of random integers.
+    fn gen(&self, name: &str, rows: u64, cols: usize, seed: u64) -> PathBuf {
+        let p = self.path(name);
+        let out = dfpar(&[
+            "gen",
+            "--rows",
+            &rows.to_string(),
+            "--cols",
+            &cols.to_string(),
+            "--min",
+            "-5",
+            "--max",
+            "20",
+            "--seed",
+            &seed.to_string(),
+            "-o",
+            p.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        p
+    }
+
+    /// Every entry of the directory (to check nothing was left behind).
+    fn entries(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn dfpar(args: &[&str]) -> Output {
+    Command::cargo_bin("dfpar")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs dfpar, expects success and returns stdout.
+fn ok(args: &[&str]) -> String {
+    let out = dfpar(args);
+    assert!(
+        out.status.success(),
+        "dfpar {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs dfpar, expects exit `code` and returns stderr.
+fn fails(code: i32, args: &[&str]) -> String {
+    let out = dfpar(args);
+    assert_eq!(out.status.code(), Some(code), "dfpar {args:?}: {out:?}");
+    assert!(
+        out.stdout.is_empty() || code == 2,
+        "no data on stdout after an error"
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// A parsed CSV: header and records of fields.
+fn read_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+fn num(s: &str) -> Option<f64> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s.parse().unwrap_or_else(|_| panic!("not a number: {s:?}")))
+    }
+}
+
+/// The values of the named columns of a CSV, row by row.
+fn columns_of(text: &str, names: &[&str]) -> Vec<Vec<Option<f64>>> {
+    let (header, rows) = read_csv(text);
+    let idx: Vec<usize> = names
+        .iter()
+        .map(|n| header.iter().position(|h| h == n).unwrap())
+        .collect();
+    rows.iter()
+        .map(|r| idx.iter().map(|&i| num(&r[i])).collect())
+        .collect()
+}
+
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(x), Some(y)) if x.is_nan() && y.is_nan() => true,
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-300),
+        _ => false,
+    }
+}
+
+fn assert_close(got: &[Option<f64>], want: &[Option<f64>], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(close(*g, *w), "{what}: row {i}: got {g:?}, want {w:?}");
+    }
+}
+
+/// The reference of each row builtin, computed from a row's present values.
+fn row_reference(name: &str, values: &[Option<f64>]) -> Option<f64> {
+    let present: Vec<f64> = values.iter().flatten().copied().collect();
+    let n = present.len() as f64;
+    match name {
+        "count_range" => Some(
+            present
+                .iter()
+                .filter(|&&x| (4.0..=8.0).contains(&x))
+                .count() as f64,
+        ),
+        "null_count" => Some((values.len() - present.len()) as f64),
+        _ if present.is_empty() => None,
+        "sum" => Some(present.iter().sum()),
+        "mean" => Some(present.iter().sum::<f64>() / n),
+        "hypot" => Some(present.iter().map(|x| x * x).sum::<f64>().sqrt()),
+        "min" => present.iter().copied().reduce(f64::min),
+        "max" => present.iter().copied().reduce(f64::max),
+        _ => unreachable!("{name}"),
+    }
+}
+
+const ROW_FUNCTIONS: [&str; 7] = [
+    "count_range",
+    "hypot",
+    "sum",
+    "mean",
+    "min",
+    "max",
+    "null_count",
+];
+
+#[test]
+fn row_builtins_match_the_reference_with_nulls_and_on_generated_data() {
+    let w = Workdir::new();
+    let generated = w.gen("gen.csv", 3000, 4, 11);
+    let cases = [
+        (fixture("nulls.csv"), vec!["id", "a", "b", "c"]),
+        (
+            generated.to_str().unwrap().to_string(),
+            vec!["c0", "c1", "c2", "c3"],
+        ),
+    ];
+    for (input, cols) in &cases {
+        let text = std::fs::read_to_string(input).unwrap();
+        let inputs = columns_of(&text, cols);
+        for f in ROW_FUNCTIONS {
+            for jobs in ["1", "3"] {
+                let mut args = vec!["apply", "--fn", f, "-j", jobs, "--chunk-size", "100", input];
+                if f == "count_range" {
+                    args.extend(["--arg", "min=4", "--arg", "max=8"]);
+                }
+                let out = ok(&args);
+                let got: Vec<Option<f64>> =
+                    columns_of(&out, &[f]).into_iter().map(|r| r[0]).collect();
+                let want: Vec<Option<f64>> = inputs.iter().map(|r| row_reference(f, r)).collect();
+                assert_close(&got, &want, &format!("{f} on {input} at --jobs {jobs}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn normalize_adds_one_column_per_input() {
+    let out = ok(&[
+        "apply",
+        "--fn",
+        "normalize",
+        "--cols",
+        "a,b,c",
+        &fixture("nulls.csv"),
+    ]);
+    let input = columns_of(&out, &["a", "b", "c"]);
+    let got = columns_of(&out, &["a_norm", "b_norm", "c_norm"]);
+    for (row, norm) in input.iter().zip(&got) {
+        let present: Vec<f64> = row.iter().flatten().copied().collect();
+        let (lo, hi) = (
+            present.iter().copied().fold(f64::INFINITY, f64::min),
+            present.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
+        let want: Vec<Option<f64>> = row
+            .iter()
+            .map(|v| v.map(|x| (x - lo) / (hi - lo)))
+            .collect();
+        assert_close(norm, &want, "normalize");
+    }
+}
+
+#[test]
+fn row_mode_keeps_input_records_byte_for_byte() {
+    let input = std::fs::read_to_string(fixture("nulls.csv")).unwrap();
+    let out = ok(&["apply", "--fn", "sum", "--cols", "a", &fixture("nulls.csv")]);
+    // Every output line starts with the input's line, quotes and all.
+    let records: Vec<&str> = input.split_inclusive('\n').collect();
+    let mut rest = out.as_str();
+    for (i, rec) in records.iter().enumerate() {
+        let rec = rec.trim_end_matches('\n');
+        assert!(rest.starts_with(rec), "record {i} was changed: {rest:?}");
+        rest = &rest[rest.find(rec).unwrap() + rec.len()..];
+        rest = &rest[rest.find('\n').unwrap() + 1..];
+    }
+    assert!(rest.is_empty());
+}
+
+#[test]
+fn chained_functions_read_earlier_outputs() {
+    let out = ok(&[
+        "apply",
+        "--fn",
+        "sum",
+        "--fn",
+        "mean",
+        "--cols",
+        "a,b,sum",
+        &fixture("nulls.csv"),
+    ]);
+    for row in columns_of(&out, &["a", "b", "sum", "mean"]) {
+        let want = row_reference("mean", &row[..3]);
+        assert!(close(row[3], want), "{row:?}");
+        assert!(close(row[2], row_reference("sum", &row[..2])), "{row:?}");
+    }
+}
+
+#[test]
+fn column_builtins_match_one_pass_over_the_column() {
+    let w = Workdir::new();
+    let input = w.gen("gen.csv", 5000, 3, 5);
+    let input = input.to_str().unwrap();
+    let text = std::fs::read_to_string(input).unwrap();
+    let fns = [
+        "sum_sq",
+        "sum",
+        "mean",
+        "std",
+        "min",
+        "max",
+        "count",
+        "null_count",
+    ];
+    let mut args = vec![
+        "apply",
+        "--by",
+        "column",
+        "--chunk-size",
+        "512",
+        "-j",
+        "4",
+        input,
+    ];
+    for f in fns {
+        args.extend(["--fn", f]);
+    }
+    for mode in ["ordered", "unordered"] {
+        let mut a = args.clone();
+        a.extend(["--mode", mode]);
+        let out = ok(&a);
+        let (header, rows) = read_csv(&out);
+        let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+        for (c, name) in ["c0", "c1", "c2"].iter().enumerate() {
+            let v: Vec<f64> = columns_of(&text, &[name])
+                .iter()
+                .map(|r| r[0].unwrap())
+                .collect();
+            let n = v.len() as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            let want = [
+                v.iter().map(|x| x * x).sum::<f64>(),
+                v.iter().sum(),
+                mean,
+                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt(),
+                v.iter().copied().fold(f64::INFINITY, f64::min),
+                v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                n,
+                0.0,
+            ];
+            assert_eq!(rows[c][at("column")], *name);
+            for (f, w) in fns.iter().zip(want) {
+                assert!(
+                    close(num(&rows[c][at(f)]), Some(w)),
+                    "{f} of {name} ({mode}): {} vs {w}",
+                    rows[c][at(f)]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn column_builtins_skip_nulls() {
+    let out = ok(&[
+        "apply",
+        "--by",
+        "column",
+        "--fn",
+        "count",
+        "--fn",
+        "null_count",
+        "--fn",
+        "mean",
+        "--cols",
+        "b",
+        &fixture("nulls.csv"),
+    ]);
+    assert_eq!(out, "column,count,null_count,mean\nb,4,2,4.8125\n");
+}
+
+#[test]
+fn frame_shape_and_describe() {
+    let out = ok(&[
+        "apply",
+        "--by",
+        "frame",
+        "--fn",
+        "shape",
+        "--chunk-size",
+        "10",
+        &fixture("nulls.csv"),
+    ]);
+    assert_eq!(out, "rows,columns\n6,5\n");
+    let out = ok(&[
+        "apply",
+        "--by",
+        "frame",
+        "--fn",
+        "describe",
+        "--cols",
+        "a,c",
+        "-j",
+        "2",
+        "--chunk-size",
+        "10",
+        &fixture("nulls.csv"),
+    ]);
+    let (header, rows) = read_csv(&out);
+    assert_eq!(
+        header,
+        ["column", "count", "null_count", "mean", "std", "min", "max"]
+    );
+    // a: 1.5, 7, -2, 10, 4 (one null)
+    let a = [1.5, 7.0, -2.0, 10.0, 4.0];
+    let mean = a.iter().sum::<f64>() / 5.0;
+    let std = (a.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 4.0).sqrt();
+    assert_eq!(&rows[0][..3], ["a", "5", "1"]);
+    assert!(close(num(&rows[0][3]), Some(mean)));
+    assert!(close(num(&rows[0][4]), Some(std)));
+    assert_eq!(&rows[0][5..], ["-2.0", "10.0"]);
+    assert_eq!(rows[1][0], "c");
+}
+
+#[test]
+fn frame_sample_is_reproducible_across_jobs_and_chunk_sizes() {
+    let w = Workdir::new();
+    let input = w.gen("gen.csv", 2000, 3, 3);
+    let input = input.to_str().unwrap();
+    let text = std::fs::read_to_string(input).unwrap();
+    let base = ok(&[
+        "apply", "--by", "frame", "--fn", "sample", "--arg", "n=25", "--arg", "seed=9", "-j", "1",
+        input,
+    ]);
+    for (jobs, chunk) in [("2", "100"), ("4", "4096"), ("3", "1")] {
+        let again = ok(&[
+            "apply",
+            "--by",
+            "frame",
+            "--fn",
+            "sample",
+            "--arg",
+            "n=25",
+            "--arg",
+            "seed=9",
+            "-j",
+            jobs,
+            "--chunk-size",
+            chunk,
+            input,
+        ]);
+        assert_eq!(base, again, "jobs {jobs}, chunk {chunk}");
+    }
+    let lines: Vec<&str> = base.lines().collect();
+    assert_eq!(lines.len(), 26);
+    assert_eq!(lines[0], "c0,c1,c2");
+    // Rows come from the input, in input order, without repeats.
+    let input_lines: Vec<&str> = text.lines().collect();
+    let mut last = 0;
+    for l in &lines[1..] {
+        let pos = input_lines
+            .iter()
+            .skip(last + 1)
+            .position(|x| x == l)
+            .expect("an input row")
+            + last
+            + 1;
+        last = pos;
+    }
+    let other = ok(&[
+        "apply", "--by", "frame", "--fn", "sample", "--arg", "n=25", "--arg", "seed=10", input,
+    ]);
+    assert_ne!(base, other, "another seed gives another sample");
+    let all = ok(&[
+        "apply",
+        "--by",
+        "frame",
+        "--fn",
+        "sample",
+        "--arg",
+        "n=100",
+        &fixture("nulls.csv"),
+    ]);
+    assert_eq!(all, std::fs::read_to_string(fixture("nulls.csv")).unwrap());
+}
+
+/// Output of unordered mode sorted by row_index, without that column.
+fn restore_order(unordered: &str) -> String {
+    let mut lines = unordered.lines();
+    let header = lines
+        .next()
+        .unwrap()
+        .strip_prefix("row_index,")
+        .unwrap()
+        .to_string();
+    let mut rows: Vec<(u64, String)> = Vec::new();
+    // Records may span lines (quoted newlines): rebuild them with the csv crate.
+    let mut r = csv::ReaderBuilder::new().from_reader(unordered.as_bytes());
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+        w.write_record(rec.iter().skip(1)).unwrap();
+        rows.push((
+            rec[0].parse().unwrap(),
+            String::from_utf8(w.into_inner().unwrap()).unwrap(),
+        ));
+    }
+    rows.sort();
+    let mut out = header + "\n";
+    for (_, r) in rows {
+        out.push_str(&r);
+    }
+    out
+}
+
+/// The same output re-encoded by the csv crate (to compare with `restore_order`).
+fn canonical(csv_text: &str) -> String {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv_text.as_bytes());
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    for rec in r.records() {
+        w.write_record(&rec.unwrap()).unwrap();
+    }
+    String::from_utf8(w.into_inner().unwrap()).unwrap()
+}
+
+#[test]
+fn parallel_ordered_output_is_byte_identical_to_serial() {
+    let w = Workdir::new();
+    let generated = w.gen("gen.csv", 20000, 5, 1);
+    for input in [
+        generated.to_str().unwrap().to_string(),
+        fixture("nulls.csv"),
+    ] {
+        let serial = ok(&[
+            "apply",
+            "--fn",
+            "count_range",
+            "--fn",
+            "mean",
+            "--arg",
+            "min=4",
+            "--arg",
+            "max=8",
+            "-j",
+            "1",
+            &input,
+        ]);
+        for chunk in ["1", "64", "1000", "4MiB"] {
+            for mode in ["ordered", "map"] {
+                let parallel = ok(&[
+                    "apply",
+                    "--fn",
+                    "count_range",
+                    "--fn",
+                    "mean",
+                    "--arg",
+                    "min=4",
+                    "--arg",
+                    "max=8",
+                    "-j",
+                    "4",
+                    "--chunk-size",
+                    chunk,
+                    "--mode",
+                    mode,
+                    &input,
+                ]);
+                assert!(
+                    serial == parallel,
+                    "{input}: chunk {chunk}: ordered output differs from --jobs 1"
+                );
+            }
+            let unordered = ok(&[
+                "apply",
+                "--fn",
+                "count_range",
+                "--fn",
+                "mean",
+                "--arg",
+                "min=4",
+                "--arg",
+                "max=8",
+                "-j",
+                "4",
+                "--chunk-size",
+                chunk,
+                "--mode",
+                "async",
+                &input,
+            ]);
+            assert_eq!(
+                restore_order(&unordered),
+                canonical(&serial),
+                "{input}: chunk {chunk}: unordered"
+            );
+        }
+    }
+}
+
+#[test]
+fn output_file_is_written_whole_and_stdin_works() {
+    let w = Workdir::new();
+    let input = w.gen("gen.csv", 1000, 3, 2);
+    let out = w.path("out.csv");
+    let to_stdout = ok(&["apply", "--fn", "sum", input.to_str().unwrap()]);
+    ok(&[
+        "apply",
+        "--fn",
+        "sum",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), to_stdout);
+    assert_eq!(
+        w.entries(),
+        ["gen.csv", "out.csv"],
+        "no temporary file is left"
+    );
+    let piped = Command::cargo_bin("dfpar")
+        .unwrap()
+        .args(["apply", "--fn", "sum", "--chunk-size", "100", "-"])
+        .pipe_stdin(&input)
+        .unwrap()
+        .output()
+        .unwrap();
+    assert!(piped.status.success());
+    assert_eq!(String::from_utf8(piped.stdout).unwrap(), to_stdout);
+}
+
+#[test]
+fn only_results_no_header_delimiter_and_null_values() {
+    let out = ok(&[
+        "apply",
+        "--fn",
+        "sum",
+        "--only-results",
+        "--cols",
+        "a,b",
+        &fixture("nulls.csv"),
+    ]);
+    assert_eq!(out, "sum\n1.5\n\n15.0\n1.25\n14.0\n8.0\n");
+    let w = Workdir::new();
+    let headless = w.write("headless.csv", b"1,2\n3,4\n");
+    let out = ok(&[
+        "apply",
+        "--fn",
+        "sum",
+        "--no-header",
+        headless.to_str().unwrap(),
+    ]);
+    assert_eq!(out, "1,2,3.0\n3,4,7.0\n");
+    let out = ok(&[
+        "apply",
+        "--fn",
+        "sum",
+        "--no-header",
+        "--cols",
+        "column_2",
+        headless.to_str().unwrap(),
+    ]);
+    assert_eq!(out, "1,2,2.0\n3,4,4.0\n");
+}
+
+#[test]
+fn crlf_blank_lines_bom_and_semicolons() {
+    let out = ok(&["apply", "--fn", "sum", &fixture("crlf.csv")]);
+    assert_eq!(out, "a,b,sum\n1,2,3.0\n3,4,7.0\n5,6,11.0\n");
+    let out = ok(&[
+        "apply",
+        "--fn",
+        "sum",
+        "-d",
+        ";",
+        "--null-values",
+        "NA",
+        &fixture("semicolon_na.csv"),
+    ]);
+    assert_eq!(out, "a;b;sum\n1;NA;1.0\nNA;4;4.0\n");
+}
+
+#[test]
+fn progress_never_touches_stdout() {
+    let quiet = ok(&[
+        "apply",
+        "--fn",
+        "sum",
+        "--progress",
+        "never",
+        &fixture("nulls.csv"),
+    ]);
+    let out = dfpar(&[
+        "apply",
+        "--fn",
+        "sum",
+        "--progress",
+        "always",
+        &fixture("nulls.csv"),
+    ]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), quiet);
+    assert!(String::from_utf8(out.stderr).unwrap().contains("6 rows"));
+}
+
+#[test]
+fn errors_name_the_problem_exit_non_zero_and_leave_no_output() {
+    let w = Workdir::new();
+    let out = w.path("out.csv");
+    let o = out.to_str().unwrap();
+    let empty = w.write("empty.csv", b"");
+    let dir = w.path("adir");
+    std::fs::create_dir(&dir).unwrap();
+    let missing = w.path("missing.csv");
+    let text = w.write("text.csv", b"a,b\nx,1\ny,2\n");
+    // Past the rows that inference reads, so the column is taken as numeric.
+    let mut lines = String::from("a,b\n");
+    for i in 0..1500 {
+        lines.push_str(&format!("{i},{i}\n"));
+    }
+    lines.push_str("3,oops\n");
+    let bad_number = w.write("badnum.csv", lines.as_bytes());
+    let nulls = fixture("nulls.csv");
+    let ragged = fixture("ragged.csv");
+    let cases: Vec<(i32, Vec<&str>, &str)> = vec![
+        (
+            1,
+            vec!["apply", "--fn", "sum", missing.to_str().unwrap(), "-o", o],
+            "missing.csv: cannot open: No such file",
+        ),
+        (
+            1,
+            vec!["apply", "--fn", "sum", dir.to_str().unwrap(), "-o", o],
+            "is a directory",
+        ),
+        (
+            1,
+            vec!["apply", "--fn", "sum", empty.to_str().unwrap(), "-o", o],
+            "empty.csv: the input is empty",
+        ),
+        (
+            1,
+            vec!["apply", "--fn", "sum", &ragged, "-o", o],
+            "ragged.csv:3: expected 3 fields, found 2",
+        ),
+        (
+            1,
+            vec![
+                "apply",
+                "--fn",
+                "sum",
+                "-j",
+                "2",
+                "--chunk-size",
+                "4",
+                &ragged,
+                "-o",
+                o,
+            ],
+            "ragged.csv:3: expected 3 fields, found 2",
+        ),
+        (
+            1,
+            vec![
+                "apply",
+                "--fn",
+                "sum",
+                "--cols",
+                "a,b",
+                bad_number.to_str().unwrap(),
+                "-o",
+                o,
+            ],
+            "badnum.csv:1502: column 'b': 'oops' is not a number",
+        ),
+        (
+            2,
+            vec!["apply", "--fn", "count_rang", &nulls, "-o", o],
+            "unknown row function 'count_rang' (did you mean count_range?)",
+        ),
+        (
+            2,
+            vec![
+                "apply",
+                "--fn",
+                "count_range",
+                "--arg",
+                "min=4",
+                &nulls,
+                "-o",
+                o,
+            ],
+            "count_range needs --arg max=VALUE",
+        ),
+        (
+            2,
+            vec![
+                "apply",
+                "--fn",
+                "count_range",
+                "--arg",
+                "min=four",
+                "--arg",
+                "max=8",
+                &nulls,
+                "-o",
+                o,
+            ],
+            "expects a number",
+        ),
+        (
+            2,
+            vec!["apply", "--fn", "sum", "--arg", "min=1", &nulls, "-o", o],
+            "unknown parameter 'min' in --arg (sum takes no parameters)",
+        ),
+        (
+            2,
+            vec!["apply", "--fn", "sum", "--cols", "nope", &nulls, "-o", o],
+            "unknown column 'nope'",
+        ),
+        (
+            2,
+            vec!["apply", "--fn", "sum", "--cols", "name", &nulls, "-o", o],
+            "column 'name' is not numeric",
+        ),
+        (
+            2,
+            vec![
+                "apply",
+                "--fn",
+                "sum",
+                text.to_str().unwrap(),
+                "--cols",
+                "a",
+                "-o",
+                o,
+            ],
+            "column 'a' is not numeric",
+        ),
+        (
+            2,
+            vec!["apply", "--by", "column", "--fn", "hypot", &nulls, "-o", o],
+            "'hypot' is a row function; use it with --by row",
+        ),
+        (
+            2,
+            vec!["apply", "--fn", "sum", "-j", "0", &nulls, "-o", o],
+            "--jobs",
+        ),
+        (
+            1,
+            vec![
+                "apply",
+                "--fn",
+                "sum",
+                &nulls,
+                "-o",
+                "/nonexistent-dir/out.csv",
+            ],
+            "/nonexistent-dir/out.csv: cannot write output",
+        ),
+    ];
+    for (code, args, message) in cases {
+        let err = fails(code, &args);
+        assert!(
+            err.contains(message),
+            "{args:?}: expected {message:?} in {err:?}"
+        );
+        if code == 1 || code == 2 {
+            assert!(
+                err.starts_with("dfpar: ") || err.starts_with("error:"),
+                "{err}"
+            );
+        }
+        assert!(!out.exists(), "{args:?} left an output file");
+        let left: Vec<String> = w
+            .entries()
+            .into_iter()
+            .filter(|e| e.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+}
+
+#[test]
+fn a_failing_run_keeps_the_previous_output() {
+    let w = Workdir::new();
+    let out = w.write("out.csv", b"previous\n");
+    fails(
+        1,
+        &[
+            "apply",
+            "--fn",
+            "sum",
+            &fixture("ragged.csv"),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous\n");
+}
+
+#[test]
+fn full_disk_is_an_error() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let err = fails(
+        1,
+        &[
+            "apply",
+            "--fn",
+            "sum",
+            &fixture("nulls.csv"),
+            "-o",
+            "/dev/full",
+        ],
+    );
+    assert!(err.contains("/dev/full: cannot write output"), "{err}");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let w = Workdir::new();
+    let input = w.gen("gen.csv", 200_000, 5, 4);
+    let bin = assert_cmd::cargo::cargo_bin("dfpar");
+    let script = format!(
+        "set -o pipefail; '{}' apply --fn sum --chunk-size 4096 '{}' | head -1",
+        bin.display(),
+        input.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "c0,c1,c2,c3,c4,sum\n"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn list_info_and_gen() {
+    let list = ok(&["list"]);
+    for name in
+        ROW_FUNCTIONS
+            .iter()
+            .chain(&["normalize", "sum_sq", "std", "count", "shape", "describe"])
+    {
+        assert!(list.contains(name), "{name} missing from list");
+    }
+    assert!(list.contains("count_range(min, max)"));
+    assert!(list.contains("sample(n=10, seed=0)"));
+    let info = ok(&["info"]);
+    assert!(info.contains("cores available:") && info.contains("default --jobs:"));
+    let a = ok(&[
+        "gen", "--rows", "50", "--cols", "3", "--min", "2", "--max", "5", "--seed", "1",
+    ]);
+    assert_eq!(
+        a,
+        ok(&["gen", "--rows", "50", "--cols", "3", "--min", "2", "--max", "5", "--seed", "1"])
+    );
+    let rows = columns_of(&a, &["c0", "c1", "c2"]);
+    assert_eq!(rows.len(), 50);
+    assert!(rows
+        .iter()
+        .flatten()
+        .all(|v| (2.0..5.0).contains(&v.unwrap())));
+    assert_ne!(
+        a,
+        ok(&["gen", "--rows", "50", "--cols", "3", "--min", "2", "--max", "5", "--seed", "2"])
+    );
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let help = ok(&["apply", "--help"]);
+    assert!(help.contains("Exit codes"));
+    assert!(help.contains("--mode"));
+}
