@@ -11,12 +11,11 @@ use crate::error::{Error, Result};
 use crate::functions::column::Moments;
 use crate::functions::frame::{FrameFn, FrameState, Partition, Table};
 use crate::functions::{Function, Kind};
-use crate::parse::{self, Parser};
+use crate::parse::{self, ParseError, Parsed, Parser, Span};
 use crate::pipeline::{self, Job, Settings};
 use crate::plan::{self, Plan, Request};
 use crate::progress::{self, Progress};
 use crate::read::{Chunk, Source, Splitter};
-use crate::records;
 use crate::write::Output;
 
 /// Rows read to decide which columns are numeric.
@@ -50,11 +49,11 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
         path: splitter.path().to_string(),
         dialect: o.dialect.clone(),
         width: names.len(),
-        parser: Parser::new(&[], &[], &[], &o.dialect),
+        parser: Parser::new(&names, &[], &o.dialect),
         row_index: !o.ordered,
     };
     let sample = ctx.inference_sample(splitter.sample(), splitter.next_line(), INFER_ROWS)?;
-    let kinds = parse::infer(&sample, names.len(), &o.dialect)
+    let kinds = parse::infer(sample, names.len(), &o.dialect)
         .map_err(|e| ctx.data_err(None, format!("cannot read the first rows: {e}")))?;
     let request = Request {
         kind: o.kind,
@@ -65,7 +64,7 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
     let numeric: Vec<bool> = kinds.iter().map(|k| k.is_numeric()).collect();
     let plan = plan::plan(&request, &names, &numeric)?;
     let ctx = Context {
-        parser: Parser::new(&names, &kinds, &plan.parsed, &o.dialect),
+        parser: Parser::new(&names, &plan.parsed, &o.dialect),
         ..ctx
     };
     let parsed_names: Vec<String> = plan.parsed.iter().map(|&i| names[i].clone()).collect();
@@ -135,40 +134,6 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
     output.commit()
 }
 
-/// Where a record lies in its chunk, without its line ending.
-#[derive(Clone, Copy)]
-struct Span {
-    start: u32,
-    end: u32,
-}
-
-impl Span {
-    fn of(self, bytes: &[u8]) -> &[u8] {
-        &bytes[self.start as usize..self.end as usize]
-    }
-}
-
-/// The chunk as polars should see it: blank lines (which polars may read as rows of
-/// nulls) removed. Borrowed when there are none, as in almost every input.
-fn without_blank_lines<'a>(bytes: &'a [u8], records: &[Span]) -> std::borrow::Cow<'a, [u8]> {
-    let mut expected = 0;
-    let mut gaps = false;
-    for r in records {
-        gaps |= r.start as usize != expected;
-        expected = r.end as usize + 1 + usize::from(bytes.get(r.end as usize) == Some(&b'\r'));
-    }
-    gaps |= expected < bytes.len();
-    if !gaps {
-        return std::borrow::Cow::Borrowed(bytes);
-    }
-    let mut clean = Vec::with_capacity(bytes.len());
-    for r in records {
-        clean.extend_from_slice(r.of(bytes));
-        clean.push(b'\n');
-    }
-    std::borrow::Cow::Owned(clean)
-}
-
 /// What every job needs to read a chunk.
 struct Context {
     path: String,
@@ -197,65 +162,51 @@ impl Context {
         }
     }
 
-    /// The byte span of each record of `bytes`, each checked to have as many fields as
-    /// the header. Spans are `u32` pairs: the splitter keeps chunks under 4 GiB.
-    fn records(&self, bytes: &[u8], first_line: u64) -> Result<Vec<Span>> {
-        let mut out = Vec::with_capacity(bytes.len() / 16);
-        records::for_each_record(bytes, self.dialect.delimiter, self.dialect.quote, |r| {
-            if r.fields != self.width {
-                return Err(self.data_err(
-                    Some(first_line + r.line),
-                    format!("expected {} fields, found {}", self.width, r.fields),
-                ));
-            }
-            out.push(Span {
-                start: r.start as u32,
-                end: r.end as u32,
-            });
-            Ok(())
-        })?;
-        Ok(out)
+    /// Parses `bytes`, the records of which start at line `first_line`.
+    fn parse(&self, bytes: &[u8], first_line: u64) -> Result<Parsed> {
+        self.parser.parse(bytes).map_err(|e| match e {
+            ParseError::Ragged { line, found } => self.data_err(
+                Some(first_line + line),
+                format!("expected {} fields, found {found}", self.width),
+            ),
+            ParseError::NotNumber { line, column, text } => self.data_err(
+                Some(first_line + line),
+                format!(
+                    "column '{}': '{text}' is not a number",
+                    self.parser.name(column)
+                ),
+            ),
+        })
     }
 
     /// The records of a chunk and its parsed columns.
     fn read(&self, chunk: &Chunk) -> Result<(Vec<Span>, Vec<Float64Chunked>)> {
-        let records = self.records(&chunk.bytes, chunk.first_line)?;
-        if records.len() as u64 != chunk.rows {
+        let parsed = self.parse(&chunk.bytes, chunk.first_line)?;
+        if parsed.records.len() as u64 != chunk.rows {
             return Err(Error::Internal(format!(
                 "{}: lines {}-{}: counted {} rows, scanned {}",
                 self.path,
                 chunk.first_line,
                 chunk.last_line(),
                 chunk.rows,
-                records.len()
+                parsed.records.len()
             )));
         }
-        let clean = without_blank_lines(&chunk.bytes, &records);
-        let columns = self
-            .parser
-            .parse(&clean, records.len())
-            .map_err(|e| self.parse_err(chunk, e))?;
-        Ok((records, columns))
-    }
-
-    /// A parse error, made precise: the line, column and text of the first bad number.
-    fn parse_err(&self, chunk: &Chunk, e: PolarsError) -> Error {
-        match parse::find_bad_number(&chunk.bytes, self.parser.selected(), &self.dialect) {
-            Some((line, column, text)) => self.data_err(
-                Some(chunk.first_line + line),
-                format!(
-                    "column '{}': '{text}' is not a number",
-                    self.parser.name(column)
-                ),
-            ),
-            None => self.chunk_err(chunk, e.to_string()),
-        }
+        Ok((parsed.records, parsed.columns))
     }
 
     /// The first `n` records of the input's first block, checked, for schema inference.
-    fn inference_sample(&self, sample: &[u8], first_line: u64, n: usize) -> Result<Vec<u8>> {
-        let records = self.records(sample, first_line)?;
-        Ok(without_blank_lines(sample, &records[..records.len().min(n)]).into_owned())
+    fn inference_sample<'a>(
+        &self,
+        sample: &'a [u8],
+        first_line: u64,
+        n: usize,
+    ) -> Result<&'a [u8]> {
+        let records = self.parse(sample, first_line)?.records;
+        Ok(match records.get(n) {
+            Some(r) => &sample[..r.start as usize],
+            None => sample,
+        })
     }
 
     /// A finished table as CSV; records kept whole get the input's header.

@@ -1,12 +1,13 @@
-//! Parsing: infers which input columns are numeric from the first rows, then turns each
-//! chunk into polars columns (only those the functions read, as Float64), in the worker.
+//! Parsing: infers which input columns are numeric from the first rows (with polars), then
+//! parses each chunk in its worker, in one pass: every record found and checked, and the
+//! selected columns' fields read as numbers into polars Float64 columns.
 
 use std::io::Cursor;
-use std::sync::Arc;
 
 use polars::prelude::*;
 
 use crate::dialect::Dialect;
+use crate::records;
 
 /// What polars' inference found a column to hold in the first rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,14 +23,30 @@ impl Inferred {
     }
 }
 
-/// What each input column holds, judged by polars' inference on the first rows.
+/// What each input column holds, judged by polars' inference on `sample` (whole records).
 /// With no data rows at all every column counts as numeric (there is nothing to compute).
 pub fn infer(sample: &[u8], width: usize, dialect: &Dialect) -> PolarsResult<Vec<Inferred>> {
     if sample.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(vec![Inferred::Float; width]);
     }
-    let df = base_options(dialect)
+    let nulls = (!dialect.null_values.is_empty()).then(|| {
+        NullValues::AllColumns(
+            dialect
+                .null_values
+                .iter()
+                .map(|s| s.as_str().into())
+                .collect(),
+        )
+    });
+    let df = CsvReadOptions::default()
+        .with_has_header(false)
         .with_infer_schema_length(None)
+        .map_parse_options(|p| {
+            p.with_separator(dialect.delimiter)
+                .with_quote_char(Some(dialect.quote))
+                .with_null_values(nulls.clone())
+                .with_encoding(CsvEncoding::LossyUtf8)
+        })
         .into_reader_with_file_handle(Cursor::new(sample))
         .finish()?;
     Ok(df
@@ -45,110 +62,63 @@ pub fn infer(sample: &[u8], width: usize, dialect: &Dialect) -> PolarsResult<Vec
         .collect())
 }
 
-fn base_options(dialect: &Dialect) -> CsvReadOptions {
-    let nulls = (!dialect.null_values.is_empty()).then(|| {
-        NullValues::AllColumns(
-            dialect
-                .null_values
-                .iter()
-                .map(|s| s.as_str().into())
-                .collect(),
-        )
-    });
-    CsvReadOptions::default()
-        .with_has_header(false)
-        .with_n_threads(Some(1))
-        .with_rechunk(false)
-        .map_parse_options(|p| {
-            p.with_separator(dialect.delimiter)
-                .with_quote_char(Some(dialect.quote))
-                .with_null_values(nulls.clone())
-                .with_encoding(CsvEncoding::LossyUtf8)
-        })
+/// Where a record lies in its chunk, without its line ending. `u32` offsets: the splitter
+/// keeps chunks under 4 GiB.
+#[derive(Clone, Copy, Debug)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
 }
 
-/// Parses chunks of whole records into the selected columns, with the schema fixed once.
-/// Integer columns are parsed as Int64 (polars' fastest path) and widened to Float64; a
-/// chunk where such a column holds a non-integer number is parsed again all as Float64.
+impl Span {
+    pub fn of(self, bytes: &[u8]) -> &[u8] {
+        &bytes[self.start as usize..self.end as usize]
+    }
+}
+
+/// Why a chunk could not be parsed; lines are offsets within the chunk.
+#[derive(Debug, PartialEq)]
+pub enum ParseError {
+    Ragged {
+        line: u64,
+        found: usize,
+    },
+    NotNumber {
+        line: u64,
+        column: usize,
+        text: String,
+    },
+}
+
+/// A parsed chunk: its records and the selected columns, in the order they were selected.
+pub struct Parsed {
+    pub records: Vec<Span>,
+    pub columns: Vec<Float64Chunked>,
+}
+
+/// Parses chunks of whole records with the header's width and the selected columns.
 pub struct Parser {
-    typed: CsvReadOptions,
-    wide: Option<CsvReadOptions>,
-    /// Input column indices to parse, in the order the caller wants them back.
+    dialect: Dialect,
+    width: usize,
+    /// For each input field: the position of its column among the selected, if selected.
+    slot_of: Vec<Option<usize>>,
     selected: Vec<usize>,
-    /// Position of each selected column within polars' output (file order).
-    order: Vec<usize>,
     names: Vec<String>,
 }
 
 impl Parser {
-    pub fn new(
-        names: &[String],
-        kinds: &[Inferred],
-        selected: &[usize],
-        dialect: &Dialect,
-    ) -> Parser {
-        let schema = |integers: bool| -> SchemaRef {
-            let fields = names.iter().enumerate().map(|(i, n)| {
-                let dtype = match (selected.contains(&i), kinds.get(i)) {
-                    (false, _) => DataType::String,
-                    (true, Some(Inferred::Integer)) if integers => DataType::Int64,
-                    (true, _) => DataType::Float64,
-                };
-                Field::new(n.as_str().into(), dtype)
-            });
-            Arc::new(fields.collect())
-        };
-        let mut projection = selected.to_vec();
-        projection.sort_unstable();
-        projection.dedup();
-        let order = selected
-            .iter()
-            .map(|i| projection.binary_search(i).expect("projected"))
-            .collect();
-        let options = |schema| {
-            base_options(dialect)
-                .with_schema(Some(schema))
-                .with_projection(Some(Arc::new(projection.clone())))
-        };
-        let any_integer = selected
-            .iter()
-            .any(|&i| kinds.get(i) == Some(&Inferred::Integer));
+    pub fn new(names: &[String], selected: &[usize], dialect: &Dialect) -> Parser {
+        let mut slot_of = vec![None; names.len()];
+        for (slot, &i) in selected.iter().enumerate() {
+            slot_of[i] = Some(slot);
+        }
         Parser {
-            typed: options(schema(true)),
-            wide: any_integer.then(|| options(schema(false))),
+            dialect: dialect.clone(),
+            width: names.len(),
+            slot_of,
             selected: selected.to_vec(),
-            order,
             names: names.to_vec(),
         }
-    }
-
-    /// The selected columns of a chunk, in the order they were selected.
-    pub fn parse(&self, bytes: &[u8], rows: usize) -> PolarsResult<Vec<Float64Chunked>> {
-        if self.selected.is_empty() || rows == 0 {
-            return Ok(self
-                .selected
-                .iter()
-                .map(|_| Float64Chunked::full_null("".into(), rows))
-                .collect());
-        }
-        let read = |options: &CsvReadOptions| {
-            options
-                .clone()
-                .into_reader_with_file_handle(Cursor::new(bytes))
-                .finish()
-        };
-        let df = match (read(&self.typed), &self.wide) {
-            (Ok(df), _) => df,
-            (Err(_), Some(wide)) => read(wide)?,
-            (Err(e), None) => return Err(e),
-        };
-        if df.height() != rows {
-            polars_bail!(ComputeError: "parsed {} rows where the chunk holds {rows} records", df.height());
-        }
-        self.order
-            .iter()
-            .map(|&i| Ok(df.columns()[i].cast(&DataType::Float64)?.f64()?.clone()))
-            .collect()
     }
 
     pub fn selected(&self) -> &[usize] {
@@ -159,32 +129,181 @@ impl Parser {
     pub fn name(&self, index: usize) -> &str {
         &self.names[index]
     }
+
+    /// Finds every record of `bytes`, checks its width and parses the selected fields.
+    pub fn parse(&self, bytes: &[u8]) -> Result<Parsed, ParseError> {
+        let d = &self.dialect;
+        let guess = bytes.len() / (2 * self.width.max(1)) + 1;
+        let mut values: Vec<Vec<f64>> = self
+            .selected
+            .iter()
+            .map(|_| Vec::with_capacity(guess))
+            .collect();
+        let mut nulls: Vec<Vec<usize>> = vec![Vec::new(); self.selected.len()];
+        let mut records = Vec::with_capacity(guess);
+        records::scan(
+            bytes,
+            d.delimiter,
+            d.quote,
+            |index, raw, line| {
+                if let Some(&Some(slot)) = self.slot_of.get(index) {
+                    match number(raw, d) {
+                        Some(Some(v)) => values[slot].push(v),
+                        Some(None) => {
+                            nulls[slot].push(values[slot].len());
+                            values[slot].push(0.0);
+                        }
+                        None => {
+                            return Err(ParseError::NotNumber {
+                                line,
+                                column: self.selected[slot],
+                                text: String::from_utf8_lossy(raw).into_owned(),
+                            })
+                        }
+                    }
+                }
+                Ok(())
+            },
+            |r| {
+                if r.fields != self.width {
+                    return Err(ParseError::Ragged {
+                        line: r.line,
+                        found: r.fields,
+                    });
+                }
+                records.push(Span {
+                    start: r.start as u32,
+                    end: r.end as u32,
+                });
+                Ok(())
+            },
+        )?;
+        let columns = values
+            .into_iter()
+            .zip(nulls)
+            .zip(&self.selected)
+            .map(|((v, nulls), &i)| column(&self.names[i], v, &nulls))
+            .collect();
+        Ok(Parsed { records, columns })
+    }
 }
 
-/// Finds the first field of the selected columns that is neither a number nor null, for a
-/// precise message after a parse error: `(line offset in chunk, column index, text)`.
-pub fn find_bad_number(
-    bytes: &[u8],
-    selected: &[usize],
-    dialect: &Dialect,
-) -> Option<(u64, usize, String)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(dialect.delimiter)
-        .quote(dialect.quote)
-        .from_reader(bytes);
-    let mut record = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut record).ok()? {
-        for &c in selected {
-            let field = record.get(c).unwrap_or_default();
-            let ok = dialect.is_null(field)
-                || std::str::from_utf8(field).is_ok_and(|s| s.parse::<f64>().is_ok());
-            if !ok {
-                let line = record.position().map_or(1, |p| p.line()) - 1;
-                return Some((line, c, String::from_utf8_lossy(field).into_owned()));
-            }
-        }
+/// A Float64 column from its values and the positions of its nulls.
+fn column(name: &str, values: Vec<f64>, nulls: &[usize]) -> Float64Chunked {
+    if nulls.is_empty() {
+        return Float64Chunked::from_vec(name.into(), values);
     }
-    None
+    let mut next_null = nulls.iter().peekable();
+    let options = values.into_iter().enumerate().map(|(i, v)| {
+        if next_null.peek() == Some(&&i) {
+            next_null.next();
+            None
+        } else {
+            Some(v)
+        }
+    });
+    Float64Chunked::from_iter_options(name.into(), options)
+}
+
+/// A field read as a number: `Some(None)` for a null, `None` when it is not a number.
+/// Quotes around the field and spaces around the number are allowed; integers take a
+/// fast exact path, anything else (decimals, exponents, inf, NaN) goes to fast-float.
+#[inline(always)]
+pub fn number(raw: &[u8], d: &Dialect) -> Option<Option<f64>> {
+    if let Some(v) = integer(raw) {
+        return Some(Some(v as f64));
+    }
+    number_slow(raw, d)
+}
+
+#[inline(never)]
+fn number_slow(raw: &[u8], d: &Dialect) -> Option<Option<f64>> {
+    let mut f = raw;
+    if f.len() >= 2 && f[0] == d.quote && f[f.len() - 1] == d.quote {
+        f = &f[1..f.len() - 1];
+    }
+    let f = f.trim_ascii();
+    if d.is_null(f) {
+        return Some(None);
+    }
+    if let Some(v) = integer(f) {
+        return Some(Some(v as f64));
+    }
+    fast_float2::parse::<f64, _>(f).ok().map(Some)
+}
+
+/// A decimal integer of at most 18 digits with an optional sign (always exact in i64).
+#[inline(always)]
+fn integer(f: &[u8]) -> Option<i64> {
+    let (negative, digits) = match f.first() {
+        Some(b'-') => (true, &f[1..]),
+        Some(b'+') => (false, &f[1..]),
+        _ => (false, f),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        let digit = c.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(digit);
+    }
+    Some(if negative { -v } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        let d = Dialect {
+            null_values: vec!["NA".into()],
+            ..Dialect::default()
+        };
+        for (text, want) in [
+            ("12", Some(Some(12.0))),
+            ("-7", Some(Some(-7.0))),
+            ("\"3.5\"", Some(Some(3.5))),
+            (" 4 ", Some(Some(4.0))),
+            ("1e3", Some(Some(1000.0))),
+            ("", Some(None)),
+            ("NA", Some(None)),
+            ("12345678901234567890", Some(Some(12345678901234567890.0))),
+            ("abc", None),
+            ("1.2.3", None),
+            ("-", None),
+        ] {
+            assert_eq!(number(text.as_bytes(), &d), want, "{text:?}");
+        }
+        assert!(number(b"inf", &d).unwrap().unwrap().is_infinite());
+        assert!(number(b"NaN", &d).unwrap().unwrap().is_nan());
+    }
+
+    #[test]
+    fn parses_selected_columns_and_reports_lines() {
+        let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let p = Parser::new(&names, &[2, 0], &Dialect::default());
+        let parsed = p.parse(b"1,x,3\n\n,\"y\nz\",6.5\n").unwrap();
+        assert_eq!(parsed.records.len(), 2);
+        let c: Vec<Option<f64>> = parsed.columns[0].iter().collect();
+        let a: Vec<Option<f64>> = parsed.columns[1].iter().collect();
+        assert_eq!((c, a), (vec![Some(3.0), Some(6.5)], vec![Some(1.0), None]));
+        assert_eq!(
+            p.parse(b"1,2,3\n4,5\n").err(),
+            Some(ParseError::Ragged { line: 1, found: 2 })
+        );
+        let bad = p.parse(b"1,2,3\n1,\"q\nq\",3\n4,5,x\n").err();
+        assert_eq!(
+            bad,
+            Some(ParseError::NotNumber {
+                line: 3,
+                column: 2,
+                text: "x".into()
+            })
+        );
+    }
 }

@@ -49,7 +49,7 @@ pub fn count_lines_and_rows(chunk: &[u8], delimiter: u8, quote: u8) -> (u64, u64
         .unwrap_or_default();
         return (lines, rows);
     }
-    let lines = chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+    let lines = memchr::memchr_iter(b'\n', chunk).count() as u64;
     // A blank line is a line ending at the chunk start or right after another one,
     // optionally preceded by a carriage return.
     let lf_lf = count_overlapping(chunk, b"\n\n");
@@ -85,10 +85,25 @@ pub fn for_each_record<E>(
     chunk: &[u8],
     delimiter: u8,
     quote: u8,
+    visit: impl FnMut(Record) -> Result<(), E>,
+) -> Result<u64, E> {
+    scan(chunk, delimiter, quote, |_, _, _| Ok(()), visit)
+}
+
+/// As `for_each_record`, and first calls `field(index, raw, line)` for every field of each
+/// record (`raw` as written, quotes included, without the line ending; `line` is the
+/// offset of the record's first line).
+#[inline]
+pub fn scan<E>(
+    chunk: &[u8],
+    delimiter: u8,
+    quote: u8,
+    mut field: impl FnMut(usize, &[u8], u64) -> Result<(), E>,
     mut visit: impl FnMut(Record) -> Result<(), E>,
 ) -> Result<u64, E> {
     let mut line: u64 = 0;
     let mut start = 0;
+    let mut field_start = 0;
     let mut record_line = 0;
     let mut fields = 1;
     let mut i = 0;
@@ -96,7 +111,9 @@ pub fn for_each_record<E>(
     while i < n {
         let b = chunk[i];
         if b == delimiter {
+            field(fields - 1, &chunk[field_start..i], record_line)?;
             fields += 1;
+            field_start = i + 1;
         } else if b == b'\n' {
             let end = if i > start && chunk[i - 1] == b'\r' {
                 i - 1
@@ -104,6 +121,11 @@ pub fn for_each_record<E>(
                 i
             };
             if end > start || fields > 1 {
+                field(
+                    fields - 1,
+                    &chunk[field_start..end.max(field_start)],
+                    record_line,
+                )?;
                 visit(Record {
                     start,
                     end,
@@ -113,6 +135,7 @@ pub fn for_each_record<E>(
             }
             line += 1;
             start = i + 1;
+            field_start = start;
             record_line = line;
             fields = 1;
         } else if b == quote {
@@ -139,6 +162,11 @@ pub fn for_each_record<E>(
     }
     if start < n && !is_blank(&chunk[start..]) {
         let end = if chunk[n - 1] == b'\r' { n - 1 } else { n };
+        field(
+            fields - 1,
+            &chunk[field_start..end.max(field_start)],
+            record_line,
+        )?;
         visit(Record {
             start,
             end,
@@ -179,6 +207,24 @@ mod tests {
                 ("\"x\"\"y\",3".to_string(), 2, 4),
             ]
         );
+    }
+
+    #[test]
+    fn scan_reports_every_field() {
+        let mut fields = Vec::new();
+        scan(
+            b"a,\"b,c\"\r\n\n,\nx",
+            b',',
+            b'"',
+            |i, f, _| {
+                fields.push((i, String::from_utf8(f.to_vec()).unwrap()));
+                Ok::<(), ()>(())
+            },
+            |_| Ok(()),
+        )
+        .unwrap();
+        let want = [(0, "a"), (1, "\"b,c\""), (0, ""), (1, ""), (0, "x")];
+        assert_eq!(fields, want.map(|(i, f)| (i, f.to_string())));
     }
 
     #[test]
