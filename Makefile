@@ -3,7 +3,7 @@ CARGO ?= cargo
 BIN := target/release/dfpar
 OUT := out
 
-.PHONY: all build run test lint bench bench-criterion dist clean
+.PHONY: all build run test lint bench bench-criterion soak dist clean
 
 all: build
 
@@ -27,6 +27,10 @@ lint:
 # The end-to-end benchmark on a generated 20,000,000 x 5 file (about 200 MB).
 bench: build
 	benches/compare.sh
+
+# Not in CI: about 2 GB through row mode, bounded memory, serial == parallel.
+soak: build
+	benches/soak.sh
 
 bench-criterion:
 	$(CARGO) bench --bench pipeline

@@ -63,6 +63,8 @@ fn pipeline(c: &mut Criterion) {
             only_results: false,
             progress: When::Never,
             dialect: Dialect::default(),
+            skip_bad_rows: false,
+            rejects: None,
         };
         g.bench_function(format!("jobs={jobs}"), |b| {
             b.iter(|| apply(&options).unwrap())

@@ -11,7 +11,10 @@ use crate::error::{Error, Result};
 use crate::functions::column::Moments;
 use crate::functions::frame::{FrameFn, FrameState, Partition, Table};
 use crate::functions::{Function, Kind};
-use crate::parse::{self, ParseError, Parsed, Parser, Span};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::parse::{self, ParseError, Parsed, Parser, Rejected};
 use crate::pipeline::{self, Job, Settings};
 use crate::plan::{self, Plan, Request};
 use crate::progress::{self, Progress};
@@ -37,10 +40,19 @@ pub struct ApplyOptions {
     pub only_results: bool,
     pub progress: progress::When,
     pub dialect: Dialect,
+    /// `--on-bad-rows skip`: drop rows of the wrong width instead of failing.
+    pub skip_bad_rows: bool,
+    /// `--rejects FILE`: where the skipped rows are written.
+    pub rejects: Option<PathBuf>,
 }
 
 /// Runs `dfpar apply`. On any error the output file is left untouched.
 pub fn apply(o: &ApplyOptions) -> Result<()> {
+    if o.rejects.is_some() && !o.skip_bad_rows {
+        return Err(Error::usage("--rejects needs --on-bad-rows skip"));
+    }
+    // The output first: a target that cannot be written fails before any reading.
+    let mut output = Output::create(o.output.as_deref())?;
     let source = Source::from_arg(&o.input);
     let splitter = Splitter::open(&source, &o.dialect, o.chunk_size)?;
     let names = splitter.header().names.clone();
@@ -49,11 +61,12 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
         path: splitter.path().to_string(),
         dialect: o.dialect.clone(),
         width: names.len(),
-        parser: Parser::new(&names, &[], &o.dialect),
+        parser: Parser::new(&names, &[], &o.dialect).skipping_bad_rows(o.skip_bad_rows),
         row_index: !o.ordered,
+        rejects: None,
     };
     let sample = ctx.inference_sample(splitter.sample(), splitter.next_line(), INFER_ROWS)?;
-    let kinds = parse::infer(sample, names.len(), &o.dialect)
+    let kinds = parse::infer(&sample, names.len(), &o.dialect)
         .map_err(|e| ctx.data_err(None, format!("cannot read the first rows: {e}")))?;
     let request = Request {
         kind: o.kind,
@@ -63,20 +76,26 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
     };
     let numeric: Vec<bool> = kinds.iter().map(|k| k.is_numeric()).collect();
     let plan = plan::plan(&request, &names, &numeric)?;
+    let parser = Parser::new(&names, &plan.parsed, &o.dialect).skipping_bad_rows(o.skip_bad_rows);
+    let rejects = if o.skip_bad_rows {
+        Some(Rejects::new(o.rejects.as_deref(), &o.dialect)?)
+    } else {
+        None
+    };
     let ctx = Context {
-        parser: Parser::new(&names, &plan.parsed, &o.dialect),
+        parser,
+        rejects,
         ..ctx
     };
     let parsed_names: Vec<String> = plan.parsed.iter().map(|&i| names[i].clone()).collect();
 
-    let mut output = Output::create(o.output.as_deref())?;
     let progress = Progress::new(o.progress, splitter.size);
     progress.advance(splitter.header_bytes, 0);
     let settings = Settings {
         jobs: o.jobs.max(1),
         ordered: o.ordered,
     };
-    match o.kind {
+    let ctx = match o.kind {
         Kind::Row => {
             let job = RowJob {
                 ctx,
@@ -89,6 +108,7 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
             pipeline::run(splitter, &job, settings, &progress, |bytes| {
                 output.write_all(&bytes)
             })?;
+            job.ctx
         }
         Kind::Column => {
             let job = ColumnJob { ctx };
@@ -103,6 +123,7 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
                 &job.ctx
                     .encode_table(Table::Frame(table), raw_header.as_deref())?,
             )?;
+            job.ctx
         }
         Kind::Frame => {
             let Some(Function::Frame(function)) = plan.calls.first().map(|c| &c.function) else {
@@ -128,9 +149,13 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
                 .finish(state, &parsed_names, names.len())
                 .map_err(|e| Error::Internal(e.to_string()))?;
             output.write_all(&job.ctx.encode_table(table, raw_header.as_deref())?)?;
+            job.ctx
         }
-    }
+    };
     progress.finish();
+    if let Some(rejects) = ctx.rejects {
+        rejects.finish(&ctx.path)?;
+    }
     output.commit()
 }
 
@@ -142,6 +167,84 @@ struct Context {
     parser: Parser,
     /// Unordered mode: outputs carry a first column `row_index`.
     row_index: bool,
+    /// Where rows of the wrong width go with `--on-bad-rows skip`.
+    rejects: Option<Rejects>,
+}
+
+/// The skipped rows: counted, and written to `--rejects FILE` as CSV
+/// (`file,line,reason,record`) in the order chunks finish.
+struct Rejects {
+    count: AtomicU64,
+    out: Option<Mutex<Output>>,
+}
+
+impl Rejects {
+    fn new(path: Option<&std::path::Path>, d: &Dialect) -> Result<Rejects> {
+        let out = match path {
+            Some(p) => {
+                let mut out = Output::create(Some(p))?;
+                let mut header = Vec::new();
+                encode::push_names(&mut header, ["file", "line", "reason", "record"], d);
+                out.write_all(&header)?;
+                Some(Mutex::new(out))
+            }
+            None => None,
+        };
+        Ok(Rejects {
+            count: AtomicU64::new(0),
+            out,
+        })
+    }
+
+    fn log(
+        &self,
+        path: &str,
+        chunk: &Chunk,
+        rejected: &[Rejected],
+        width: usize,
+        d: &Dialect,
+    ) -> Result<()> {
+        if rejected.is_empty() {
+            return Ok(());
+        }
+        self.count
+            .fetch_add(rejected.len() as u64, Ordering::Relaxed);
+        let Some(out) = &self.out else { return Ok(()) };
+        let mut text = Vec::new();
+        let mut num = itoa::Buffer::new();
+        for r in rejected {
+            let reason = format!("expected {width} fields, found {}", r.found);
+            let fields = [
+                path.as_bytes(),
+                num.format(chunk.first_line + r.line).as_bytes(),
+                reason.as_bytes(),
+                r.span.of(&chunk.bytes),
+            ];
+            for (i, f) in fields.iter().enumerate() {
+                if i > 0 {
+                    text.push(d.delimiter);
+                }
+                encode::push_text(&mut text, f, d);
+            }
+            text.push(b'\n');
+        }
+        out.lock().expect("rejects writer").write_all(&text)
+    }
+
+    /// Reports the count on stderr and moves the rejects file into place.
+    fn finish(self, input: &str) -> Result<()> {
+        let n = self.count.load(Ordering::Relaxed);
+        if n > 0 {
+            eprintln!(
+                "dfpar: {input}: skipped {n} bad row{}",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+        match self.out {
+            Some(out) => out.into_inner().expect("rejects writer").commit(),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Context {
@@ -179,10 +282,11 @@ impl Context {
         })
     }
 
-    /// The records of a chunk and its parsed columns.
-    fn read(&self, chunk: &Chunk) -> Result<(Vec<Span>, Vec<Float64Chunked>)> {
+    /// The records of a chunk and its parsed columns; records of the wrong width, when
+    /// skipped, go to the rejects.
+    fn read(&self, chunk: &Chunk) -> Result<Parsed> {
         let parsed = self.parse(&chunk.bytes, chunk.first_line)?;
-        if parsed.records.len() as u64 != chunk.rows {
+        if (parsed.records.len() + parsed.rejected.len()) as u64 != chunk.rows {
             return Err(Error::Internal(format!(
                 "{}: lines {}-{}: counted {} rows, scanned {}",
                 self.path,
@@ -192,21 +296,28 @@ impl Context {
                 parsed.records.len()
             )));
         }
-        Ok((parsed.records, parsed.columns))
+        if let Some(rejects) = &self.rejects {
+            rejects.log(
+                &self.path,
+                chunk,
+                &parsed.rejected,
+                self.width,
+                &self.dialect,
+            )?;
+        }
+        Ok(parsed)
     }
 
-    /// The first `n` records of the input's first block, checked, for schema inference.
-    fn inference_sample<'a>(
-        &self,
-        sample: &'a [u8],
-        first_line: u64,
-        n: usize,
-    ) -> Result<&'a [u8]> {
-        let records = self.parse(sample, first_line)?.records;
-        Ok(match records.get(n) {
-            Some(r) => &sample[..r.start as usize],
-            None => sample,
-        })
+    /// The first `n` records of the input's first block, checked, for schema inference
+    /// (without the rows of the wrong width when those are skipped).
+    fn inference_sample(&self, sample: &[u8], first_line: u64, n: usize) -> Result<Vec<u8>> {
+        let parsed = self.parse(sample, first_line)?;
+        let mut out = Vec::with_capacity(sample.len().min(1 << 20));
+        for r in parsed.records.iter().take(n) {
+            out.extend_from_slice(r.of(sample));
+            out.push(b'\n');
+        }
+        Ok(out)
     }
 
     /// A finished table as CSV; records kept whole get the input's header.
@@ -265,7 +376,8 @@ impl RowJob {
         line(&fields, d.delimiter)
     }
 
-    fn run_chain(&self, chunk: &Chunk, columns: Vec<Float64Chunked>) -> PolarsResult<Vec<Series>> {
+    /// Runs the chain on the parsed columns of `height` rows; returns the new columns.
+    fn run_chain(&self, height: usize, columns: Vec<Float64Chunked>) -> PolarsResult<Vec<Series>> {
         let mut slots: Vec<Series> = columns.into_iter().map(|c| c.into_series()).collect();
         let mut outputs = Vec::new();
         for call in &self.plan.calls {
@@ -286,8 +398,8 @@ impl RowJob {
                 .collect::<PolarsResult<Vec<_>>>()?;
             for (out, name) in kernel(&inputs)?.into_iter().zip(&call.outputs) {
                 let out = out.with_name(name.into());
-                if out.len() != chunk.rows as usize {
-                    polars_bail!(ShapeMismatch: "{} returned {} values for {} rows", call.builtin.name, out.len(), chunk.rows);
+                if out.len() != height {
+                    polars_bail!(ShapeMismatch: "{} returned {} values for {height} rows", call.builtin.name, out.len());
                 }
                 slots.push(out.clone());
                 outputs.push(out);
@@ -301,12 +413,16 @@ impl Job for RowJob {
     type Part = Vec<u8>;
 
     fn process(&self, chunk: &Chunk) -> Result<Vec<u8>> {
-        let (records, columns) = self.ctx.read(chunk)?;
+        let Parsed {
+            records,
+            columns,
+            rejected,
+        } = self.ctx.read(chunk)?;
         if records.is_empty() {
             return Ok(Vec::new());
         }
         let outputs = self
-            .run_chain(chunk, columns)
+            .run_chain(records.len(), columns)
             .map_err(|e| self.ctx.chunk_err(chunk, e.to_string()))?;
         let d = &self.ctx.dialect;
         let encoded = outputs
@@ -317,10 +433,17 @@ impl Job for RowJob {
         let mut out =
             Vec::with_capacity(chunk.bytes.len() + records.len() * (1 + 4 * encoded.len()));
         let mut index = itoa::Buffer::new();
+        let mut skipped = rejected.iter().peekable();
+        let mut row = chunk.first_row;
         for (i, r) in records.iter().enumerate() {
             let mut first = true;
             if self.ctx.row_index {
-                out.extend_from_slice(index.format(chunk.first_row + i as u64).as_bytes());
+                // Input row numbers count the skipped rows too.
+                while skipped.next_if(|s| s.span.start < r.start).is_some() {
+                    row += 1;
+                }
+                out.extend_from_slice(index.format(row).as_bytes());
+                row += 1;
                 first = false;
             }
             if !self.only_results {
@@ -357,8 +480,8 @@ impl Job for ColumnJob {
     type Part = Vec<Moments>;
 
     fn process(&self, chunk: &Chunk) -> Result<Vec<Moments>> {
-        let (_, columns) = self.ctx.read(chunk)?;
-        Ok(columns.iter().map(Moments::of).collect())
+        let parsed = self.ctx.read(chunk)?;
+        Ok(parsed.columns.iter().map(Moments::of).collect())
     }
 
     fn panicked(&self, chunk: &Chunk, message: String) -> Error {
@@ -412,10 +535,10 @@ impl Job for FrameJob {
     type Part = FrameState;
 
     fn process(&self, chunk: &Chunk) -> Result<FrameState> {
-        let (records, columns) = self.ctx.read(chunk)?;
+        let parsed = self.ctx.read(chunk)?;
         Ok(self.function.partial(&Partition {
-            columns: &columns,
-            records: records.iter().map(|r| r.of(&chunk.bytes)).collect(),
+            columns: &parsed.columns,
+            records: parsed.records.iter().map(|r| r.of(&chunk.bytes)).collect(),
             first_row: chunk.first_row,
         }))
     }

@@ -123,6 +123,22 @@ pub struct ApplyArgs {
     /// Comma-separated field texts read as null, besides the empty field (e.g. NA,null).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub null_values: Vec<String>,
+
+    /// What to do with a row whose field count differs from the header's: stop with an
+    /// error naming its line, or skip it (counted on stderr, kept in --rejects).
+    #[arg(long, value_enum, default_value_t = BadRows::Fail)]
+    pub on_bad_rows: BadRows,
+
+    /// With --on-bad-rows skip: write the skipped rows here as CSV (file, line, reason, record).
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+}
+
+/// The handling of rows of the wrong width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BadRows {
+    Fail,
+    Skip,
 }
 
 impl ApplyArgs {
@@ -145,6 +161,8 @@ impl ApplyArgs {
                 null_values: self.null_values,
                 ..Dialect::default()
             },
+            skip_bad_rows: self.on_bad_rows == BadRows::Skip,
+            rejects: self.rejects,
         }
     }
 }

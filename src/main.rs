@@ -14,12 +14,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Apply(args) = &cli.command {
+        bound_polars_threads(args.jobs.unwrap_or_else(dfpar::default_jobs));
+    }
+    remove_outputs_on_interrupt();
     let result = match cli.command {
-        Command::Apply(args) => {
-            let options = args.into_options();
-            bound_polars_threads(options.jobs);
-            dfpar::apply(&options)
-        }
+        Command::Apply(args) => dfpar::apply(&args.into_options()),
         Command::Gen(args) => dfpar::gen::gen(&args.into_options()),
         Command::List => print(&dfpar::list_text()),
         Command::Info => print(&dfpar::info_text()),
@@ -32,6 +32,21 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// SIGINT and SIGTERM stop the run at once: temporary outputs are removed and the exit
+/// code is 128 + the signal (130, 143), as a shell reports it.
+fn remove_outputs_on_interrupt() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            dfpar::write::remove_pending();
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 /// polars parses on its own global pool, sized once from POLARS_MAX_THREADS: size it to

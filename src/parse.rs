@@ -64,7 +64,7 @@ pub fn infer(sample: &[u8], width: usize, dialect: &Dialect) -> PolarsResult<Vec
 
 /// Where a record lies in its chunk, without its line ending. `u32` offsets: the splitter
 /// keeps chunks under 4 GiB.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Span {
     pub start: u32,
     pub end: u32,
@@ -90,10 +90,20 @@ pub enum ParseError {
     },
 }
 
-/// A parsed chunk: its records and the selected columns, in the order they were selected.
+/// A parsed chunk: its records and the selected columns, in the order they were selected,
+/// and (when bad rows are skipped) the records of the wrong width.
 pub struct Parsed {
     pub records: Vec<Span>,
     pub columns: Vec<Float64Chunked>,
+    pub rejected: Vec<Rejected>,
+}
+
+/// A record skipped for having `found` fields instead of the header's width.
+#[derive(Debug, PartialEq)]
+pub struct Rejected {
+    pub line: u64,
+    pub found: usize,
+    pub span: Span,
 }
 
 /// Parses chunks of whole records with the header's width and the selected columns.
@@ -104,6 +114,8 @@ pub struct Parser {
     slot_of: Vec<Option<usize>>,
     selected: Vec<usize>,
     names: Vec<String>,
+    /// Skip records of the wrong width (`--on-bad-rows skip`) instead of failing.
+    skip_ragged: bool,
 }
 
 impl Parser {
@@ -118,6 +130,15 @@ impl Parser {
             slot_of,
             selected: selected.to_vec(),
             names: names.to_vec(),
+            skip_ragged: false,
+        }
+    }
+
+    /// Skips records of the wrong width (reported in `Parsed::rejected`) instead of failing.
+    pub fn skipping_bad_rows(self, skip: bool) -> Parser {
+        Parser {
+            skip_ragged: skip,
+            ..self
         }
     }
 
@@ -141,51 +162,92 @@ impl Parser {
             .collect();
         let mut nulls: Vec<Vec<usize>> = vec![Vec::new(); self.selected.len()];
         let mut records = Vec::with_capacity(guess);
+        let mut rejected = Vec::new();
+        // Records accepted so far: values beyond it belong to a rejected record.
+        let accepted = std::cell::Cell::new(0);
+        // When skipping, a bad number only counts once its record proves of the right width.
+        let bad_number = std::cell::RefCell::new(None);
         records::scan(
             bytes,
             d.delimiter,
             d.quote,
             |index, raw, line| {
                 if let Some(&Some(slot)) = self.slot_of.get(index) {
+                    let (values, nulls) = (&mut values[slot], &mut nulls[slot]);
+                    if values.len() > accepted.get() {
+                        drop_rejected(values, nulls, accepted.get());
+                    }
                     match number(raw, d) {
-                        Some(Some(v)) => values[slot].push(v),
+                        Some(Some(v)) => values.push(v),
                         Some(None) => {
-                            nulls[slot].push(values[slot].len());
-                            values[slot].push(0.0);
+                            nulls.push(values.len());
+                            values.push(0.0);
                         }
                         None => {
-                            return Err(ParseError::NotNumber {
+                            let e = ParseError::NotNumber {
                                 line,
                                 column: self.selected[slot],
                                 text: String::from_utf8_lossy(raw).into_owned(),
-                            })
+                            };
+                            if !self.skip_ragged {
+                                return Err(e);
+                            }
+                            bad_number.borrow_mut().get_or_insert(e);
+                            values.push(0.0);
                         }
                     }
                 }
                 Ok(())
             },
             |r| {
-                if r.fields != self.width {
-                    return Err(ParseError::Ragged {
-                        line: r.line,
-                        found: r.fields,
-                    });
-                }
-                records.push(Span {
+                let span = Span {
                     start: r.start as u32,
                     end: r.end as u32,
-                });
+                };
+                if r.fields != self.width {
+                    if !self.skip_ragged {
+                        return Err(ParseError::Ragged {
+                            line: r.line,
+                            found: r.fields,
+                        });
+                    }
+                    rejected.push(Rejected {
+                        line: r.line,
+                        found: r.fields,
+                        span,
+                    });
+                    bad_number.borrow_mut().take();
+                    return Ok(());
+                }
+                if let Some(e) = bad_number.borrow_mut().take() {
+                    return Err(e);
+                }
+                records.push(span);
+                accepted.set(records.len());
                 Ok(())
             },
         )?;
+        for (v, n) in values.iter_mut().zip(&mut nulls) {
+            drop_rejected(v, n, records.len());
+        }
         let columns = values
             .into_iter()
             .zip(nulls)
             .zip(&self.selected)
             .map(|((v, nulls), &i)| column(&self.names[i], v, &nulls))
             .collect();
-        Ok(Parsed { records, columns })
+        Ok(Parsed {
+            records,
+            columns,
+            rejected,
+        })
     }
+}
+
+/// Drops the values pushed for a rejected record (those past the first `keep`).
+fn drop_rejected(values: &mut Vec<f64>, nulls: &mut Vec<usize>, keep: usize) {
+    values.truncate(keep);
+    nulls.retain(|&i| i < keep);
 }
 
 /// A Float64 column from its values and the positions of its nulls.
@@ -296,6 +358,13 @@ mod tests {
             p.parse(b"1,2,3\n4,5\n").err(),
             Some(ParseError::Ragged { line: 1, found: 2 })
         );
+        let skipping = Parser::new(&names, &[2, 0], &Dialect::default()).skipping_bad_rows(true);
+        let parsed = skipping.parse(b"1,2,3\n4,5\n6\n,7,8\n9,9,9,9\n").unwrap();
+        let c: Vec<Option<f64>> = parsed.columns[0].iter().collect();
+        let a: Vec<Option<f64>> = parsed.columns[1].iter().collect();
+        assert_eq!((c, a), (vec![Some(3.0), Some(8.0)], vec![Some(1.0), None]));
+        let lines: Vec<(u64, usize)> = parsed.rejected.iter().map(|r| (r.line, r.found)).collect();
+        assert_eq!(lines, [(1, 2), (2, 1), (4, 4)]);
         let bad = p.parse(b"1,2,3\n1,\"q\nq\",3\n4,5,x\n").err();
         assert_eq!(
             bad,

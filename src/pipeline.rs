@@ -203,3 +203,115 @@ fn merge<P>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Doubles each chunk's first byte; fails or panics on chunk `bad`.
+    struct Doubler {
+        bad: Option<(u64, bool)>,
+    }
+
+    impl Job for Doubler {
+        type Part = (u64, u8);
+
+        fn process(&self, chunk: &Chunk) -> Result<(u64, u8)> {
+            match self.bad {
+                Some((seq, true)) if seq == chunk.seq => panic!("boom at {seq}"),
+                Some((seq, false)) if seq == chunk.seq => {
+                    Err(Error::Internal(format!("bad chunk {seq}")))
+                }
+                _ => Ok((chunk.seq, chunk.bytes[0].wrapping_mul(2))),
+            }
+        }
+
+        fn panicked(&self, chunk: &Chunk, message: String) -> Error {
+            Error::Internal(format!("chunk {} panicked: {message}", chunk.seq))
+        }
+    }
+
+    fn chunks(n: u64) -> impl Iterator<Item = Result<Chunk>> + Send {
+        (0..n).map(|seq| {
+            Ok(Chunk {
+                seq,
+                bytes: vec![seq as u8],
+                first_line: seq + 1,
+                first_row: seq,
+                rows: 1,
+                lines: 1,
+            })
+        })
+    }
+
+    fn run_all(jobs: usize, ordered: bool, bad: Option<(u64, bool)>) -> Result<Vec<(u64, u8)>> {
+        let mut got = Vec::new();
+        run(
+            chunks(200),
+            &Doubler { bad },
+            Settings { jobs, ordered },
+            &Progress::hidden(),
+            |p| {
+                got.push(p);
+                Ok(())
+            },
+        )?;
+        Ok(got)
+    }
+
+    #[test]
+    fn parallel_results_equal_serial_ones() {
+        let serial = run_all(1, true, None).unwrap();
+        assert_eq!(serial.len(), 200);
+        for jobs in [2, 4] {
+            assert_eq!(
+                run_all(jobs, true, None).unwrap(),
+                serial,
+                "ordered at {jobs} jobs"
+            );
+            let mut unordered = run_all(jobs, false, None).unwrap();
+            unordered.sort();
+            assert_eq!(unordered, serial, "unordered at {jobs} jobs");
+        }
+    }
+
+    #[test]
+    fn an_error_or_a_panic_in_one_chunk_stops_the_run() {
+        for jobs in [1, 2, 4] {
+            for ordered in [true, false] {
+                let err = run_all(jobs, ordered, Some((150, false))).unwrap_err();
+                assert_eq!(err.to_string(), "internal error: bad chunk 150");
+                let err = run_all(jobs, ordered, Some((3, true))).unwrap_err();
+                assert_eq!(
+                    err.to_string(),
+                    "internal error: chunk 3 panicked: boom at 3"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_failing_release_stops_the_run() {
+        for jobs in [1, 3] {
+            let mut n = 0;
+            let err = run(
+                chunks(500),
+                &Doubler { bad: None },
+                Settings {
+                    jobs,
+                    ordered: true,
+                },
+                &Progress::hidden(),
+                |_| {
+                    n += 1;
+                    if n == 10 {
+                        Err(Error::Internal("disk full".into()))
+                    } else {
+                        Ok(())
+                    }
+                },
+            );
+            assert_eq!(err.unwrap_err().to_string(), "internal error: disk full");
+        }
+    }
+}

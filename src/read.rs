@@ -455,6 +455,59 @@ mod tests {
         }
     }
 
+    /// A record's text and its numbers.
+    type ParsedRecord = (Vec<u8>, Vec<Option<f64>>);
+
+    /// Everything the splitter and parser make of `bytes` at one chunk size: each record's
+    /// text and numbers, or the first error.
+    fn outcome(bytes: &[u8], chunk_size: usize) -> Result<Vec<ParsedRecord>, String> {
+        let d = Dialect::default();
+        let reader = Box::new(std::io::Cursor::new(bytes.to_vec()));
+        let mut s = Splitter::from_reader(reader, "f".into(), None, &d, chunk_size)
+            .map_err(|e| e.to_string())?;
+        let names = s.header().names.clone();
+        let all: Vec<usize> = (0..names.len()).collect();
+        let parser = crate::parse::Parser::new(&names, &all, &d);
+        let mut out = Vec::new();
+        while let Some(chunk) = s.next_chunk().map_err(|e| e.to_string())? {
+            let parsed = parser.parse(&chunk.bytes).map_err(|e| match e {
+                crate::parse::ParseError::Ragged { line, found } => {
+                    format!("line {}: {found} fields", chunk.first_line + line)
+                }
+                crate::parse::ParseError::NotNumber { line, column, text } => {
+                    format!(
+                        "line {}: column {column}: {text:?}",
+                        chunk.first_line + line
+                    )
+                }
+            })?;
+            for (i, r) in parsed.records.iter().enumerate() {
+                let values = parsed.columns.iter().map(|c| c.get(i)).collect();
+                out.push((r.of(&chunk.bytes).to_vec(), values));
+            }
+        }
+        Ok(out)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        /// A fuzz test: arbitrary bytes never panic, and every chunk size gives the same
+        /// records and numbers, or the same error, as one pass.
+        #[test]
+        fn arbitrary_bytes_give_the_same_outcome_at_any_chunk_size(
+            bytes in proptest::collection::vec(proptest::sample::select(b"01,\"\n\r9x. -".to_vec()), 0..120),
+            chunk_size in 1usize..48,
+        ) {
+            let one_pass = outcome(&bytes, 1 << 20);
+            let chunked = outcome(&bytes, chunk_size);
+            match (&one_pass, &chunked) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                _ => prop_assert!(false, "{:?} vs {:?}", one_pass, chunked),
+            }
+        }
+    }
+
     #[test]
     fn a_record_longer_than_the_chunk_grows_it() {
         let long = "x".repeat(1000);

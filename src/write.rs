@@ -4,12 +4,30 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 
+/// Temporary files not yet moved into place: what an interrupt must remove.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every temporary output of this process (on SIGINT or SIGTERM).
+pub fn remove_pending() {
+    let pending = PENDING.lock().map(|p| p.clone()).unwrap_or_default();
+    for path in pending {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+fn forget_pending(path: &Path) {
+    if let Ok(mut p) = PENDING.lock() {
+        p.retain(|q| q != path);
+    }
+}
+
 /// Where the results go.
 pub struct Output {
-    writer: BufWriter<Box<dyn Write>>,
+    writer: BufWriter<Box<dyn Write + Send>>,
     path: PathBuf,
     /// The temporary file to rename onto `path` at commit; removed when dropped uncommitted.
     temp: Option<tempfile::TempPath>,
@@ -56,6 +74,9 @@ impl Output {
         }
         let temp = builder.tempfile_in(dir).map_err(fail)?;
         let (file, temp_path) = temp.into_parts();
+        if let Ok(mut p) = PENDING.lock() {
+            p.push(temp_path.to_path_buf());
+        }
         Ok(Output {
             writer: BufWriter::with_capacity(1 << 16, Box::new(file)),
             path: path.to_path_buf(),
@@ -80,9 +101,22 @@ impl Output {
         };
         self.writer.flush().map_err(|e| fail(&self.path, e))?;
         if let Some(temp) = self.temp.take() {
-            temp.persist(&self.path)
-                .map_err(|e| fail(&self.path, e.error))?;
+            let name = temp.to_path_buf();
+            let done = temp
+                .persist(&self.path)
+                .map_err(|e| fail(&self.path, e.error));
+            forget_pending(&name);
+            done?;
         }
         Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        // An uncommitted temporary file is removed by its TempPath; stop tracking it.
+        if let Some(temp) = &self.temp {
+            forget_pending(temp);
+        }
     }
 }

@@ -962,3 +962,264 @@ fn help_documents_exit_codes() {
     assert!(help.contains("Exit codes"));
     assert!(help.contains("--mode"));
 }
+
+// ---- Reliability: input shapes, bad rows, faults ----
+
+#[test]
+fn a_header_only_input_gives_an_empty_result() {
+    let w = Workdir::new();
+    let input = w.write("header.csv", b"a,b\n");
+    let i = input.to_str().unwrap();
+    assert_eq!(ok(&["apply", "--fn", "sum", i]), "a,b,sum\n");
+    assert_eq!(
+        ok(&["apply", "--by", "column", "--fn", "sum", "--fn", "count", i]),
+        "column,sum,count\na,,0\nb,,0\n"
+    );
+    assert_eq!(
+        ok(&["apply", "--by", "frame", "--fn", "shape", i]),
+        "rows,columns\n0,2\n"
+    );
+}
+
+#[test]
+fn header_names_must_be_unique_and_empty_ones_are_numbered() {
+    let w = Workdir::new();
+    let dup = w.write("dup.csv", b"a,b,a\n1,2,3\n");
+    let err = fails(1, &["apply", "--fn", "sum", dup.to_str().unwrap()]);
+    assert!(
+        err.contains("dup.csv:1: duplicate column name 'a' in the header"),
+        "{err}"
+    );
+    let empty = w.write("empty_name.csv", b"a,,c\n1,2,3\n");
+    let out = ok(&[
+        "apply",
+        "--fn",
+        "sum",
+        "--cols",
+        "column_2",
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(out, "a,,c,sum\n1,2,3,2.0\n");
+}
+
+#[test]
+fn non_utf8_text_is_carried_through_unchanged() {
+    let w = Workdir::new();
+    let input = w.write("latin1.csv", b"name,v\n\xe9t\xe9,1\nna\xefve,2\n");
+    let out = dfpar(&["apply", "--fn", "sum", input.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"name,v,sum\n\xe9t\xe9,1,1.0\nna\xefve,2,2.0\n");
+}
+
+#[test]
+fn nan_and_infinity_follow_float_rules() {
+    let w = Workdir::new();
+    let input = w.write("nan.csv", b"a,b\nNaN,1\ninf,2\n-inf,3\n5,NA\n");
+    let i = input.to_str().unwrap();
+    let run = |f: &str| {
+        let mut args = vec![
+            "apply",
+            "--fn",
+            f,
+            "--only-results",
+            "--null-values",
+            "NA",
+            i,
+        ];
+        if f == "count_range" {
+            args.extend(["--arg", "min=0", "--arg", "max=10"]);
+        }
+        ok(&args)
+    };
+    assert_eq!(run("sum"), "sum\nNaN\ninf\n-inf\n5.0\n");
+    assert_eq!(run("min"), "min\n1.0\n2.0\n-inf\n5.0\n");
+    assert_eq!(run("max"), "max\n1.0\ninf\n3.0\n5.0\n");
+    assert_eq!(run("count_range"), "count_range\n1\n1\n1\n1\n");
+    assert_eq!(run("null_count"), "null_count\n0\n0\n0\n1\n");
+}
+
+#[test]
+fn a_quoted_newline_on_any_chunk_boundary_gives_the_same_output() {
+    let input = fixture("nulls.csv");
+    let size = std::fs::metadata(&input).unwrap().len();
+    let serial = ok(&["apply", "--fn", "sum", "-j", "1", &input]);
+    for chunk in 1..=size + 1 {
+        let out = ok(&[
+            "apply",
+            "--fn",
+            "sum",
+            "-j",
+            "2",
+            "--chunk-size",
+            &chunk.to_string(),
+            &input,
+        ]);
+        assert_eq!(out, serial, "chunk size {chunk}");
+    }
+}
+
+#[test]
+fn bad_rows_can_be_skipped_into_a_rejects_file() {
+    let w = Workdir::new();
+    let rejects = w.path("rejects.csv");
+    let input = w.write(
+        "bad.csv",
+        b"a,b,c\n1,2,3\n4,5\n6,7,8\n9,\"x,y\",10,11\n12,13,14\n",
+    );
+    let i = input.to_str().unwrap();
+    let out = dfpar(&[
+        "apply",
+        "--fn",
+        "sum",
+        "--on-bad-rows",
+        "skip",
+        "--rejects",
+        rejects.to_str().unwrap(),
+        "--chunk-size",
+        "8",
+        "-j",
+        "2",
+        i,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "a,b,c,sum\n1,2,3,6.0\n6,7,8,21.0\n12,13,14,39.0\n"
+    );
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("bad.csv: skipped 2 bad rows"));
+    let (header, mut rows) = read_csv(&std::fs::read_to_string(&rejects).unwrap());
+    rows.sort_by_key(|r| r[1].parse::<u64>().unwrap());
+    assert_eq!(header, ["file", "line", "reason", "record"]);
+    assert_eq!(rows[0][1..], ["3", "expected 3 fields, found 2", "4,5"]);
+    assert_eq!(
+        rows[1][1..],
+        ["5", "expected 3 fields, found 4", "9,\"x,y\",10,11"]
+    );
+    // Unordered row numbers still count the skipped rows.
+    let out = ok(&[
+        "apply",
+        "--fn",
+        "sum",
+        "--on-bad-rows",
+        "skip",
+        "--mode",
+        "unordered",
+        "--only-results",
+        i,
+    ]);
+    assert_eq!(out, "row_index,sum\n0,6.0\n2,21.0\n4,39.0\n");
+    let err = fails(
+        2,
+        &[
+            "apply",
+            "--fn",
+            "sum",
+            "--rejects",
+            rejects.to_str().unwrap(),
+            i,
+        ],
+    );
+    assert!(err.contains("--rejects needs --on-bad-rows skip"), "{err}");
+}
+
+#[test]
+fn an_error_late_in_a_long_parallel_run_stops_it_cleanly() {
+    let w = Workdir::new();
+    let mut text = String::from("a,b\n");
+    for i in 0..100_000 {
+        text.push_str(&format!("{i},{}\n", i % 7));
+    }
+    text.push_str("1\n");
+    for i in 0..1000 {
+        text.push_str(&format!("{i},1\n"));
+    }
+    let input = w.write("late.csv", text.as_bytes());
+    let out = w.path("out.csv");
+    for mode in ["ordered", "unordered"] {
+        let result = Command::cargo_bin("dfpar")
+            .unwrap()
+            .args([
+                "apply",
+                "--fn",
+                "sum",
+                "-j",
+                "4",
+                "--chunk-size",
+                "4KiB",
+                "--mode",
+                mode,
+                input.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_eq!(result.status.code(), Some(1), "{result:?}");
+        let err = String::from_utf8(result.stderr).unwrap();
+        assert!(
+            err.contains("late.csv:100002: expected 2 fields, found 1"),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
+}
+
+/// Starts dfpar reading a FIFO that stays open, waits for its temporary output, sends
+/// `signal` and returns the exit code and what is left in the directory.
+#[cfg(unix)]
+fn interrupted(signal: &str) -> (Option<i32>, Vec<String>) {
+    let w = Workdir::new();
+    let fifo = w.path("in.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = w.path("out.csv");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dfpar"))
+        .args([
+            "apply",
+            "--fn",
+            "sum",
+            "--chunk-size",
+            "16",
+            fifo.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    use std::io::Write;
+    writer.write_all(b"a,b\n1,2\n3,4\n").unwrap();
+    writer.flush().unwrap();
+    let started = std::time::Instant::now();
+    while !w.entries().iter().any(|e| e.ends_with(".tmp")) {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "no temporary output appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    drop(writer);
+    let left = w.entries().into_iter().filter(|e| e != "in.fifo").collect();
+    (status.code(), left)
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupt_removes_the_temporary_output() {
+    assert_eq!(interrupted("-TERM"), (Some(143), vec![]));
+    assert_eq!(interrupted("-INT"), (Some(130), vec![]));
+}
