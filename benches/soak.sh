@@ -17,13 +17,13 @@ run() { # label, then the command; prints wall, peak RSS and the output checksum
   local label=$1; shift
   /usr/bin/time -o "$stats" -f "%e %M" "$@" | md5sum | cut -d' ' -f1 > "$stats.sum"
   read -r wall rss < "$stats"
-  echo "$label: ${wall} s, peak RSS $((rss / 1024)) MB, output md5 $(cat "$stats.sum")"
-  if (( rss / 1024 >= LIMIT_MB )); then echo "FAIL: peak RSS over ${LIMIT_MB} MB"; exit 1; fi
+  echo "$label: ${wall} s, peak RSS $((rss / 1024)) MB, output md5 $(cat "$stats.sum")" >&2
+  if (( rss / 1024 >= LIMIT_MB )); then echo "FAIL: peak RSS over ${LIMIT_MB} MB" >&2; exit 1; fi
   cat "$stats.sum"
 }
 APPLY=(apply --fn count_range --arg min=4 --arg max=8)
-a=$(run "--jobs 1" "$BIN" "${APPLY[@]}" -j 1 "$INPUT" | tee /dev/stderr | tail -1)
-b=$(run "--jobs 2" "$BIN" "${APPLY[@]}" -j 2 "$INPUT" | tee /dev/stderr | tail -1)
-c=$(run "--jobs 2 from a pipe" sh -c "cat '$INPUT' | '$BIN' ${APPLY[*]} -j 2 -" | tee /dev/stderr | tail -1)
+a=$(run "--jobs 1" "$BIN" "${APPLY[@]}" -j 1 "$INPUT")
+b=$(run "--jobs 2" "$BIN" "${APPLY[@]}" -j 2 "$INPUT")
+c=$(run "--jobs 2 from a pipe" sh -c "cat '$INPUT' | '$BIN' ${APPLY[*]} -j 2 -")
 rm -f "$stats" "$stats.sum"
 if [ "$a" = "$b" ] && [ "$a" = "$c" ]; then echo "OK: outputs identical"; else echo "FAIL: outputs differ"; exit 1; fi

@@ -102,12 +102,18 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
                 plan,
                 only_results: o.only_results,
             };
-            if let Some(raw) = raw_header.as_deref() {
-                output.write_all(&job.header(raw))?;
-            }
+            // The header goes out with the first rows, so that a run failing in its first
+            // chunk writes nothing at all.
+            let mut header = raw_header.as_deref().map(|raw| job.header(raw));
             pipeline::run(splitter, &job, settings, &progress, |bytes| {
+                if let Some(h) = header.take() {
+                    output.write_all(&h)?;
+                }
                 output.write_all(&bytes)
             })?;
+            if let Some(h) = header.take() {
+                output.write_all(&h)?;
+            }
             job.ctx
         }
         Kind::Column => {
@@ -275,8 +281,9 @@ impl Context {
             ParseError::NotNumber { line, column, text } => self.data_err(
                 Some(first_line + line),
                 format!(
-                    "column '{}': '{text}' is not a number",
-                    self.parser.name(column)
+                    "column '{}': '{text}' {}",
+                    self.parser.name(column),
+                    parse::why_not_a_number(&text)
                 ),
             ),
         })

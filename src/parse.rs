@@ -291,7 +291,30 @@ fn number_slow(raw: &[u8], d: &Dialect) -> Option<Option<f64>> {
     if let Some(v) = integer(f) {
         return Some(Some(v as f64));
     }
+    if is_integer_text(f) {
+        return None; // an integer that f64 cannot hold exactly: never a silently rounded one
+    }
     fast_float2::parse::<f64, _>(f).ok().map(Some)
+}
+
+/// The largest magnitude up to which every integer is exact in an f64.
+const EXACT: u64 = 1 << 53;
+
+fn is_integer_text(f: &[u8]) -> bool {
+    let digits = f
+        .strip_prefix(b"-")
+        .or_else(|| f.strip_prefix(b"+"))
+        .unwrap_or(f);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+}
+
+/// Why a field of a selected column was refused, for the error message.
+pub fn why_not_a_number(text: &str) -> &'static str {
+    if is_integer_text(text.trim_matches('"').trim().as_bytes()) {
+        "is an integer beyond 2^53, which 64-bit floats cannot hold exactly"
+    } else {
+        "is not a number"
+    }
 }
 
 /// A decimal integer of at most 18 digits with an optional sign (always exact in i64).
@@ -312,6 +335,9 @@ fn integer(f: &[u8]) -> Option<i64> {
             return None;
         }
         v = v * 10 + i64::from(digit);
+    }
+    if v.unsigned_abs() > EXACT {
+        return None;
     }
     Some(if negative { -v } else { v })
 }
@@ -334,7 +360,13 @@ mod tests {
             ("1e3", Some(Some(1000.0))),
             ("", Some(None)),
             ("NA", Some(None)),
-            ("12345678901234567890", Some(Some(12345678901234567890.0))),
+            ("12345678901234567890", None),
+            ("9007199254740993", None),
+            ("9007199254740992", Some(Some(9007199254740992.0))),
+            (
+                "1.2345678901234567890e19",
+                Some(Some(1.2345678901234567e19)),
+            ),
             ("abc", None),
             ("1.2.3", None),
             ("-", None),

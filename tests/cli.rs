@@ -1223,3 +1223,42 @@ fn an_interrupt_removes_the_temporary_output() {
     assert_eq!(interrupted("-TERM"), (Some(143), vec![]));
     assert_eq!(interrupted("-INT"), (Some(130), vec![]));
 }
+
+#[test]
+fn types_that_change_mid_file_widen_or_stop_with_the_line() {
+    let w = Workdir::new();
+    let mut ints = String::from("a,b\n");
+    for i in 0..1500 {
+        ints.push_str(&format!("{i},1\n"));
+    }
+    // Integer column, later a float: widened.
+    let float_later = w.write("float.csv", format!("{ints}2.5,1\n").as_bytes());
+    let out = ok(&[
+        "apply",
+        "--fn",
+        "sum",
+        "--only-results",
+        float_later.to_str().unwrap(),
+    ]);
+    assert_eq!(out.lines().last(), Some("3.5"));
+    // Later an integer too large for exact arithmetic: stopped, never rounded.
+    let huge = w.write(
+        "huge.csv",
+        format!("{ints}12345678901234567890,1\n").as_bytes(),
+    );
+    let err = fails(1, &["apply", "--fn", "sum", huge.to_str().unwrap()]);
+    assert!(
+        err.contains("huge.csv:1502: column 'a': '12345678901234567890' is an integer beyond 2^53"),
+        "{err}"
+    );
+    // Later a string: stopped with the line, column and value.
+    let text = w.write("text.csv", format!("{ints}1,n/a\n").as_bytes());
+    let err = fails(
+        1,
+        &["apply", "--fn", "sum", "-j", "2", text.to_str().unwrap()],
+    );
+    assert!(
+        err.contains("text.csv:1502: column 'b': 'n/a' is not a number"),
+        "{err}"
+    );
+}
