@@ -51,7 +51,8 @@ fn pipeline(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     for jobs in [1, 2] {
         let options = ApplyOptions {
-            input: path.clone(),
+            inputs: vec![path.clone()],
+            output_dir: None,
             kind: Kind::Row,
             functions: vec!["count_range".into()],
             args: vec![("min".into(), "4".into()), ("max".into(), "8".into())],

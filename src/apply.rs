@@ -18,7 +18,7 @@ use crate::parse::{self, ParseError, Parsed, Parser, Rejected};
 use crate::pipeline::{self, Job, Settings};
 use crate::plan::{self, Plan, Request};
 use crate::progress::{self, Progress};
-use crate::read::{Chunk, Source, Splitter};
+use crate::read::{Chunk, Inputs, Source};
 use crate::write::Output;
 
 /// Rows read to decide which columns are numeric.
@@ -27,8 +27,10 @@ const INFER_ROWS: usize = 1000;
 /// A checked `dfpar apply` request.
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
-    /// A path, or `-` for standard input.
-    pub input: String,
+    /// Paths, or `-` for standard input; several inputs with the same header are one stream.
+    pub inputs: Vec<String>,
+    /// One output per input in this directory, with the input's file name (instead of `output`).
+    pub output_dir: Option<PathBuf>,
     pub kind: Kind,
     pub functions: Vec<String>,
     pub args: Vec<(String, String)>,
@@ -48,17 +50,69 @@ pub struct ApplyOptions {
 
 /// Runs `dfpar apply`. On any error the output file is left untouched.
 pub fn apply(o: &ApplyOptions) -> Result<()> {
+    if o.inputs.is_empty() {
+        return Err(Error::usage("name an input file (or - for standard input)"));
+    }
     if o.rejects.is_some() && !o.skip_bad_rows {
         return Err(Error::usage("--rejects needs --on-bad-rows skip"));
     }
+    match &o.output_dir {
+        Some(dir) => apply_each(o, dir),
+        None => apply_stream(o),
+    }
+}
+
+/// `--output-dir`: one run per input, each written to `DIR/<input's file name>`.
+fn apply_each(o: &ApplyOptions, dir: &std::path::Path) -> Result<()> {
+    if o.output.is_some() {
+        return Err(Error::usage("give either -o or --output-dir, not both"));
+    }
+    let mut targets: Vec<PathBuf> = Vec::new();
+    for input in &o.inputs {
+        let name = std::path::Path::new(input)
+            .file_name()
+            .filter(|_| input != "-");
+        let Some(name) = name else {
+            return Err(Error::usage(format!(
+                "--output-dir needs input files, not '{input}'"
+            )));
+        };
+        let target = dir.join(name);
+        if targets.contains(&target) {
+            return Err(Error::usage(format!(
+                "two inputs named {} would write the same {}",
+                name.to_string_lossy(),
+                target.display()
+            )));
+        }
+        targets.push(target);
+    }
+    std::fs::create_dir_all(dir).map_err(|source| Error::Output {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for (input, target) in o.inputs.iter().zip(targets) {
+        apply_stream(&ApplyOptions {
+            inputs: vec![input.clone()],
+            output: Some(target),
+            output_dir: None,
+            ..o.clone()
+        })?;
+    }
+    Ok(())
+}
+
+/// Every input as one stream, to one output.
+fn apply_stream(o: &ApplyOptions) -> Result<()> {
     // The output first: a target that cannot be written fails before any reading.
     let mut output = Output::create(o.output.as_deref())?;
-    let source = Source::from_arg(&o.input);
-    let splitter = Splitter::open(&source, &o.dialect, o.chunk_size)?;
+    let sources = o.inputs.iter().map(|i| Source::from_arg(i)).collect();
+    let inputs = Inputs::open(sources, &o.dialect, o.chunk_size)?;
+    let splitter = inputs.first();
     let names = splitter.header().names.clone();
     let raw_header = splitter.header().raw.clone();
     let ctx = Context {
-        path: splitter.path().to_string(),
+        paths: inputs.names().to_vec(),
         dialect: o.dialect.clone(),
         width: names.len(),
         parser: Parser::new(&names, &[], &o.dialect).skipping_bad_rows(o.skip_bad_rows),
@@ -67,7 +121,7 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
     };
     let sample = ctx.inference_sample(splitter.sample(), splitter.next_line(), INFER_ROWS)?;
     let kinds = parse::infer(&sample, names.len(), &o.dialect)
-        .map_err(|e| ctx.data_err(None, format!("cannot read the first rows: {e}")))?;
+        .map_err(|e| ctx.data_err(0, None, format!("cannot read the first rows: {e}")))?;
     let request = Request {
         kind: o.kind,
         functions: &o.functions,
@@ -89,7 +143,7 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
     };
     let parsed_names: Vec<String> = plan.parsed.iter().map(|&i| names[i].clone()).collect();
 
-    let progress = Progress::new(o.progress, splitter.size);
+    let progress = Progress::new(o.progress, inputs.size);
     progress.advance(splitter.header_bytes, 0);
     let settings = Settings {
         jobs: o.jobs.max(1),
@@ -105,7 +159,7 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
             // The header goes out with the first rows, so that a run failing in its first
             // chunk writes nothing at all.
             let mut header = raw_header.as_deref().map(|raw| job.header(raw));
-            pipeline::run(splitter, &job, settings, &progress, |bytes| {
+            pipeline::run(inputs, &job, settings, &progress, |bytes| {
                 if let Some(h) = header.take() {
                     output.write_all(&h)?;
                 }
@@ -119,7 +173,7 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
         Kind::Column => {
             let job = ColumnJob { ctx };
             let mut total = vec![Moments::default(); plan.parsed.len()];
-            pipeline::run(splitter, &job, settings, &progress, |part| {
+            pipeline::run(inputs, &job, settings, &progress, |part| {
                 total = total.iter().zip(&part).map(|(a, b)| a.merge(b)).collect();
                 Ok(())
             })?;
@@ -140,7 +194,7 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
                 function: *function,
             };
             let mut state: Option<FrameState> = None;
-            pipeline::run(splitter, &job, settings, &progress, |part| {
+            pipeline::run(inputs, &job, settings, &progress, |part| {
                 state = Some(match state.take() {
                     None => part,
                     Some(s) => function.merge(s, part),
@@ -160,14 +214,15 @@ pub fn apply(o: &ApplyOptions) -> Result<()> {
     };
     progress.finish();
     if let Some(rejects) = ctx.rejects {
-        rejects.finish(&ctx.path)?;
+        rejects.finish(&ctx.paths)?;
     }
     output.commit()
 }
 
 /// What every job needs to read a chunk.
 struct Context {
-    path: String,
+    /// The inputs' names, indexed by `Chunk::source`.
+    paths: Vec<String>,
     dialect: Dialect,
     width: usize,
     parser: Parser,
@@ -238,8 +293,12 @@ impl Rejects {
     }
 
     /// Reports the count on stderr and moves the rejects file into place.
-    fn finish(self, input: &str) -> Result<()> {
+    fn finish(self, inputs: &[String]) -> Result<()> {
         let n = self.count.load(Ordering::Relaxed);
+        let input = match inputs {
+            [one] => one.clone(),
+            many => format!("{} inputs", many.len()),
+        };
         if n > 0 {
             eprintln!(
                 "dfpar: {input}: skipped {n} bad row{}",
@@ -254,9 +313,9 @@ impl Rejects {
 }
 
 impl Context {
-    fn data_err(&self, line: Option<u64>, message: String) -> Error {
+    fn data_err(&self, source: usize, line: Option<u64>, message: String) -> Error {
         Error::Data {
-            path: self.path.clone(),
+            path: self.paths[source].clone(),
             line,
             message,
         }
@@ -264,7 +323,7 @@ impl Context {
 
     fn chunk_err(&self, chunk: &Chunk, message: String) -> Error {
         Error::Function {
-            path: self.path.clone(),
+            path: self.paths[chunk.source].clone(),
             first_line: chunk.first_line,
             last_line: chunk.last_line(),
             message,
@@ -272,13 +331,15 @@ impl Context {
     }
 
     /// Parses `bytes`, the records of which start at line `first_line`.
-    fn parse(&self, bytes: &[u8], first_line: u64) -> Result<Parsed> {
+    fn parse(&self, bytes: &[u8], source: usize, first_line: u64) -> Result<Parsed> {
         self.parser.parse(bytes).map_err(|e| match e {
             ParseError::Ragged { line, found } => self.data_err(
+                source,
                 Some(first_line + line),
                 format!("expected {} fields, found {found}", self.width),
             ),
             ParseError::NotNumber { line, column, text } => self.data_err(
+                source,
                 Some(first_line + line),
                 format!(
                     "column '{}': '{text}' {}",
@@ -292,11 +353,11 @@ impl Context {
     /// The records of a chunk and its parsed columns; records of the wrong width, when
     /// skipped, go to the rejects.
     fn read(&self, chunk: &Chunk) -> Result<Parsed> {
-        let parsed = self.parse(&chunk.bytes, chunk.first_line)?;
+        let parsed = self.parse(&chunk.bytes, chunk.source, chunk.first_line)?;
         if (parsed.records.len() + parsed.rejected.len()) as u64 != chunk.rows {
             return Err(Error::Internal(format!(
                 "{}: lines {}-{}: counted {} rows, scanned {}",
-                self.path,
+                self.paths[chunk.source],
                 chunk.first_line,
                 chunk.last_line(),
                 chunk.rows,
@@ -305,7 +366,7 @@ impl Context {
         }
         if let Some(rejects) = &self.rejects {
             rejects.log(
-                &self.path,
+                &self.paths[chunk.source],
                 chunk,
                 &parsed.rejected,
                 self.width,
@@ -318,7 +379,7 @@ impl Context {
     /// The first `n` records of the input's first block, checked, for schema inference
     /// (without the rows of the wrong width when those are skipped).
     fn inference_sample(&self, sample: &[u8], first_line: u64, n: usize) -> Result<Vec<u8>> {
-        let parsed = self.parse(sample, first_line)?;
+        let parsed = self.parse(sample, 0, first_line)?;
         let mut out = Vec::with_capacity(sample.len().min(1 << 20));
         for r in parsed.records.iter().take(n) {
             out.extend_from_slice(r.of(sample));

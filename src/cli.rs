@@ -67,9 +67,10 @@ pub enum Mode {
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
-    /// Input CSV file, or - for standard input.
-    #[arg(value_name = "INPUT")]
-    pub input: String,
+    /// Input CSV files, or - for standard input. Several inputs with the same header are
+    /// processed as one stream (or one by one with --output-dir).
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<String>,
 
     /// What each function is applied to.
     #[arg(long, value_enum, default_value_t = Kind::Row)]
@@ -102,6 +103,11 @@ pub struct ApplyArgs {
     /// Write to this file (replaced only when the run succeeds) instead of stdout.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+
+    /// Write one output per input into this directory, with the input's file name (for
+    /// Make pattern rules and make -j); the directory is created if needed.
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub output_dir: Option<PathBuf>,
 
     /// Row mode: write only the new columns, not the input's.
     #[arg(long)]
@@ -144,7 +150,8 @@ pub enum BadRows {
 impl ApplyArgs {
     pub fn into_options(self) -> ApplyOptions {
         ApplyOptions {
-            input: self.input,
+            inputs: self.inputs,
+            output_dir: self.output_dir,
             kind: self.by,
             functions: self.functions,
             args: self.args,

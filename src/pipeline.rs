@@ -240,6 +240,7 @@ mod tests {
                 first_row: seq,
                 rows: 1,
                 lines: 1,
+                source: 0,
             })
         })
     }

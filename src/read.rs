@@ -26,6 +26,8 @@ pub struct Chunk {
     pub rows: u64,
     /// Number of line endings in the chunk.
     pub lines: u64,
+    /// Which input it comes from (index into the list of inputs).
+    pub source: usize,
 }
 
 impl Chunk {
@@ -61,6 +63,17 @@ impl Source {
         match self {
             Source::Stdin => "<stdin>".to_string(),
             Source::File(p) => p.display().to_string(),
+        }
+    }
+
+    /// The size in bytes of a regular file; `None` for stdin, pipes and devices.
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            Source::Stdin => None,
+            Source::File(p) => std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len()),
         }
     }
 
@@ -331,11 +344,113 @@ impl Splitter {
             first_row: self.next_row,
             rows,
             lines,
+            source: 0,
         };
         self.seq += 1;
         self.next_line += lines;
         self.next_row += rows;
         Ok(Some(chunk))
+    }
+}
+
+/// Several inputs read as one stream: the header of each must equal the first one's, and
+/// chunks are numbered across all of them (`seq`, `first_row`), lines within their file.
+pub struct Inputs {
+    sources: Vec<Source>,
+    names: Vec<String>,
+    current: Splitter,
+    index: usize,
+    dialect: Dialect,
+    chunk_size: usize,
+    seq: u64,
+    rows: u64,
+    /// Total size when every input's is known (for progress).
+    pub size: Option<u64>,
+}
+
+impl Inputs {
+    /// Opens the first input (header, first block); the others are opened in turn.
+    pub fn open(sources: Vec<Source>, dialect: &Dialect, chunk_size: usize) -> Result<Inputs> {
+        let first = sources.first().expect("at least one input");
+        let current = Splitter::open(first, dialect, chunk_size)?;
+        // Every header is checked before any work starts (stdin, readable once, when reached).
+        for source in sources
+            .iter()
+            .skip(1)
+            .filter(|s| !matches!(s, Source::Stdin))
+        {
+            check_header(
+                &current,
+                &Splitter::open(source, dialect, 1)?,
+                &first.name(),
+            )?;
+        }
+        let size = sources.iter().map(Source::size).sum::<Option<u64>>();
+        Ok(Inputs {
+            names: sources.iter().map(Source::name).collect(),
+            sources,
+            current,
+            index: 0,
+            dialect: dialect.clone(),
+            chunk_size,
+            seq: 0,
+            rows: 0,
+            size,
+        })
+    }
+
+    /// The first input's splitter (header, sample for inference).
+    pub fn first(&self) -> &Splitter {
+        &self.current
+    }
+
+    /// The names of the inputs, for messages.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        loop {
+            if let Some(mut chunk) = self.current.next_chunk()? {
+                chunk.seq = self.seq;
+                chunk.first_row += self.rows;
+                chunk.source = self.index;
+                self.seq += 1;
+                return Ok(Some(chunk));
+            }
+            if self.index + 1 == self.sources.len() {
+                return Ok(None);
+            }
+            self.rows += self.current.next_row;
+            self.index += 1;
+            let next = Splitter::open(&self.sources[self.index], &self.dialect, self.chunk_size)?;
+            check_header(&self.current, &next, &self.names[0])?;
+            self.current = next;
+        }
+    }
+}
+
+/// The header of `next` must equal that of `first` (named `first_name`).
+fn check_header(first: &Splitter, next: &Splitter, first_name: &str) -> Result<()> {
+    let (want, got) = (&first.header().names, &next.header().names);
+    if want == got {
+        return Ok(());
+    }
+    Err(next.data_err(
+        Some(1),
+        format!(
+            "the header differs from {first_name}'s: found {}, expected {}",
+            got.join(","),
+            want.join(",")
+        ),
+    ))
+}
+
+impl Iterator for Inputs {
+    type Item = Result<Chunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_chunk().transpose()
     }
 }
 

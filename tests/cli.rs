@@ -1262,3 +1262,144 @@ fn types_that_change_mid_file_widen_or_stop_with_the_line() {
         "{err}"
     );
 }
+
+// ---- Batch use ----
+
+#[test]
+fn several_inputs_are_one_stream() {
+    let w = Workdir::new();
+    let a = w.write("a.csv", b"x,y\n1,2\n3,4\n");
+    let b = w.write("b.csv", b"x,y\n5,6\n");
+    let c = w.write("c.csv", b"x,y\n7,8\n9,10\n");
+    let all = w.write("all.csv", b"x,y\n1,2\n3,4\n5,6\n7,8\n9,10\n");
+    let paths: Vec<&str> = [&a, &b, &c].iter().map(|p| p.to_str().unwrap()).collect();
+    for by in [
+        vec!["--fn", "sum"],
+        vec!["--by", "column", "--fn", "mean", "--fn", "std"],
+        vec!["--by", "frame", "--fn", "sample", "--arg", "n=3"],
+    ] {
+        for mode in ["ordered", "unordered"] {
+            let mut args = vec!["apply", "-j", "2", "--mode", mode];
+            args.extend(&by);
+            let mut one = args.clone();
+            one.push(all.to_str().unwrap());
+            let mut many = args.clone();
+            many.extend(&paths);
+            assert_eq!(ok(&many), ok(&one), "{by:?} {mode}");
+        }
+    }
+    let other = w.write("other.csv", b"x,z\n1,2\n");
+    let err = fails(
+        1,
+        &["apply", "--fn", "sum", paths[0], other.to_str().unwrap()],
+    );
+    assert!(
+        err.contains("other.csv:1: the header differs from"),
+        "{err}"
+    );
+    assert!(err.contains("found x,z, expected x,y"), "{err}");
+    let bad = w.write("bad.csv", b"x,y\n1,2\n3\n");
+    let out = w.path("out.csv");
+    let err = fails(
+        1,
+        &[
+            "apply",
+            "--fn",
+            "sum",
+            paths[0],
+            bad.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains("bad.csv:3: expected 2 fields, found 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn output_dir_writes_one_file_per_input() {
+    let w = Workdir::new();
+    let a = w.write("a.csv", b"x,y\n1,2\n");
+    let b = w.write("b.csv", b"x,y\n3,4\n");
+    let dir = w.path("out");
+    ok(&[
+        "apply",
+        "--fn",
+        "sum",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.csv")).unwrap(),
+        "x,y,sum\n1,2,3.0\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("b.csv")).unwrap(),
+        "x,y,sum\n3,4,7.0\n"
+    );
+    let err = fails(
+        2,
+        &[
+            "apply",
+            "--fn",
+            "sum",
+            "-",
+            "--output-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("--output-dir needs input files"), "{err}");
+}
+
+#[test]
+fn the_makefile_example_runs() {
+    let w = Workdir::new();
+    let data = w.path("data");
+    std::fs::create_dir(&data).unwrap();
+    for f in ["sample.csv", "weather.csv"] {
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(f),
+            data.join(f),
+        )
+        .unwrap();
+    }
+    let makefile = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/Makefile.example");
+    let bin = assert_cmd::cargo::cargo_bin("dfpar");
+    let out = std::process::Command::new("make")
+        .arg("-f")
+        .arg(&makefile)
+        .arg("-j2")
+        .arg(format!("DFPAR={}", bin.display()))
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts = std::fs::read_to_string(w.path("out/sample.csv")).unwrap();
+    let expected = ok(&[
+        "apply",
+        "--fn",
+        "count_range",
+        "--arg",
+        "min=4",
+        "--arg",
+        "max=8",
+        data.join("sample.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(counts, expected);
+    assert!(std::fs::read_to_string(w.path("out/weather.csv"))
+        .unwrap()
+        .starts_with("station,city,temp_min,temp_max,rain_mm,note,count_range\n"));
+    let summary = std::fs::read_to_string(w.path("out/summary.csv")).unwrap();
+    assert!(
+        summary.starts_with("column,count,null_count,mean,std,min,max\nc0,10000,0,"),
+        "{summary}"
+    );
+}
