@@ -65,6 +65,7 @@ fn pipeline(c: &mut Criterion) {
             progress: When::Never,
             dialect: Dialect::default(),
             skip_bad_rows: false,
+            format: None,
             rejects: None,
         };
         g.bench_function(format!("jobs={jobs}"), |b| {

@@ -104,6 +104,10 @@ pub struct ApplyArgs {
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
+    /// Output format [default: by the output's extension (.csv, .tsv, .parquet, .jsonl), else csv].
+    #[arg(long, value_enum)]
+    pub format: Option<crate::format::Format>,
+
     /// Write one output per input into this directory, with the input's file name (for
     /// Make pattern rules and make -j); the directory is created if needed.
     #[arg(long, value_name = "DIR", conflicts_with = "output")]
@@ -168,6 +172,7 @@ impl ApplyArgs {
                 null_values: self.null_values,
                 ..Dialect::default()
             },
+            format: self.format,
             skip_bad_rows: self.on_bad_rows == BadRows::Skip,
             rejects: self.rejects,
         }

@@ -79,6 +79,50 @@ pub fn push_text(out: &mut Vec<u8>, text: &[u8], d: &Dialect) {
     out.push(d.quote);
 }
 
+/// Appends a record written in `input`'s dialect, re-written for `output`'s delimiter:
+/// a plain copy when the delimiters agree, else each field unquoted and quoted anew.
+pub fn push_record(out: &mut Vec<u8>, record: &[u8], input: &Dialect, output: &Dialect) {
+    if input.delimiter == output.delimiter {
+        out.extend_from_slice(record);
+        return;
+    }
+    let mut first = true;
+    let _ = crate::records::scan(
+        record,
+        input.delimiter,
+        input.quote,
+        |_, raw, _| {
+            if !first {
+                out.push(output.delimiter);
+            }
+            first = false;
+            push_text(out, &unquote(raw, input.quote), output);
+            Ok::<(), ()>(())
+        },
+        |_| Ok(()),
+    );
+}
+
+/// A field's text: outer quotes removed and doubled quotes undoubled.
+fn unquote(raw: &[u8], quote: u8) -> std::borrow::Cow<'_, [u8]> {
+    match raw {
+        [q, inner @ .., last] if *q == quote && *last == quote => {
+            let mut text = Vec::with_capacity(inner.len());
+            let mut i = 0;
+            while i < inner.len() {
+                text.push(inner[i]);
+                i += if inner[i] == quote && inner.get(i + 1) == Some(&quote) {
+                    2
+                } else {
+                    1
+                };
+            }
+            std::borrow::Cow::Owned(text)
+        }
+        _ => std::borrow::Cow::Borrowed(raw),
+    }
+}
+
 /// Appends a header line of names.
 pub fn push_names<'a>(out: &mut Vec<u8>, names: impl IntoIterator<Item = &'a str>, d: &Dialect) {
     for (i, name) in names.into_iter().enumerate() {
@@ -138,6 +182,18 @@ mod tests {
             fields,
             [&b"\"a,b\""[..], b"plain", b"", b"\"say \"\"hi\"\"\""]
         );
+    }
+
+    #[test]
+    fn records_are_rewritten_for_another_delimiter() {
+        let csv = Dialect::default();
+        let tsv = Dialect {
+            delimiter: b'\t',
+            ..Dialect::default()
+        };
+        let mut out = Vec::new();
+        push_record(&mut out, b"a,\"b,c\",\"say \"\"x\"\"\",d\te", &csv, &tsv);
+        assert_eq!(out, b"a\tb,c\t\"say \"\"x\"\"\"\t\"d\te\"".to_vec());
     }
 
     #[test]

@@ -62,6 +62,59 @@ pub fn infer(sample: &[u8], width: usize, dialect: &Dialect) -> PolarsResult<Vec
         .collect())
 }
 
+/// The input's columns as polars types: integers as Int64, other numbers as Float64,
+/// the rest as String (for the Parquet and JSON writers).
+pub fn schema_of(names: &[String], kinds: &[Inferred]) -> Schema {
+    names
+        .iter()
+        .zip(kinds)
+        .map(|(n, k)| {
+            let dtype = match k {
+                Inferred::Integer => DataType::Int64,
+                Inferred::Float => DataType::Float64,
+                Inferred::Text => DataType::String,
+            };
+            Field::new(n.as_str().into(), dtype)
+        })
+        .collect()
+}
+
+/// Whole records, one per line, parsed by polars into every column of `schema`.
+pub fn frame_of_records(
+    bytes: &[u8],
+    rows: usize,
+    schema: SchemaRef,
+    dialect: &Dialect,
+) -> PolarsResult<DataFrame> {
+    if rows == 0 {
+        return Ok(DataFrame::empty_with_schema(&schema));
+    }
+    let nulls = (!dialect.null_values.is_empty()).then(|| {
+        NullValues::AllColumns(
+            dialect
+                .null_values
+                .iter()
+                .map(|s| s.as_str().into())
+                .collect(),
+        )
+    });
+    let df = CsvReadOptions::default()
+        .with_has_header(false)
+        .with_schema(Some(schema))
+        .with_n_threads(Some(1))
+        .map_parse_options(|p| {
+            p.with_separator(dialect.delimiter)
+                .with_quote_char(Some(dialect.quote))
+                .with_null_values(nulls.clone())
+        })
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()?;
+    if df.height() != rows {
+        polars_bail!(ComputeError: "polars read {} rows where there are {rows}", df.height());
+    }
+    Ok(df)
+}
+
 /// Where a record lies in its chunk, without its line ending. `u32` offsets: the splitter
 /// keeps chunks under 4 GiB.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -84,6 +84,11 @@ impl Output {
         })
     }
 
+    /// Where the output goes, for messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
         self.writer
             .write_all(bytes)
@@ -118,5 +123,16 @@ impl Drop for Output {
         if let Some(temp) = &self.temp {
             forget_pending(temp);
         }
+    }
+}
+
+/// For polars' writers, which take any `Write`.
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writer.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer.flush()
     }
 }

@@ -1403,3 +1403,126 @@ fn the_makefile_example_runs() {
         "{summary}"
     );
 }
+
+#[test]
+fn output_formats_by_extension_or_flag() {
+    use polars::prelude::*;
+    let w = Workdir::new();
+    let input = fixture("nulls.csv");
+    let args = |out: &str| {
+        vec![
+            "apply",
+            "--fn",
+            "sum",
+            "--fn",
+            "count_range",
+            "--arg",
+            "min=4",
+            "--arg",
+            "max=8",
+            "--chunk-size",
+            "40",
+            "-j",
+            "2",
+            &input,
+            "-o",
+            out,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    let run = |out: &Path| {
+        let a = args(out.to_str().unwrap());
+        ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    };
+    let csv_path = w.path("out.csv");
+    run(&csv_path);
+    let csv_text = std::fs::read_to_string(&csv_path).unwrap();
+
+    // TSV: the same records, tab-separated, quoted only where a field needs it.
+    let tsv_path = w.path("out.tsv");
+    run(&tsv_path);
+    let tsv = std::fs::read_to_string(&tsv_path).unwrap();
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .from_reader(tsv.as_bytes());
+    let tsv_rows: Vec<Vec<String>> = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(tsv_rows, read_csv(&csv_text).1);
+    assert!(
+        tsv.contains("Smith, J\t"),
+        "no quotes needed for a comma in TSV: {tsv}"
+    );
+
+    // Parquet, read back with polars, equals the CSV output.
+    let pq_path = w.path("out.parquet");
+    run(&pq_path);
+    let pq = ParquetReader::new(std::fs::File::open(&pq_path).unwrap())
+        .finish()
+        .unwrap();
+    let (header, rows) = read_csv(&csv_text);
+    let pq_names: Vec<&str> = pq.columns().iter().map(|c| c.name().as_str()).collect();
+    assert_eq!(
+        pq_names,
+        header.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(pq.height(), rows.len());
+    for (j, name) in header.iter().enumerate() {
+        let col = pq.column(name).unwrap().cast(&DataType::String).unwrap();
+        let got: Vec<Option<String>> = col
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(String::from))
+            .collect();
+        let want: Vec<Option<String>> = rows
+            .iter()
+            .map(|r| Some(r[j].clone()).filter(|s| !s.is_empty()))
+            .collect();
+        let normal = |v: &Vec<Option<String>>| {
+            v.iter()
+                .map(|x| {
+                    x.as_ref()
+                        .map(|s| s.parse::<f64>().map(|f| f.to_string()).unwrap_or(s.clone()))
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(normal(&got), normal(&want), "column {name}");
+    }
+
+    // JSON lines: one object per row with every column.
+    let jsonl = ok(&[
+        "apply", "--fn", "sum", "--format", "jsonl", "--cols", "a", &input,
+    ]);
+    let lines: Vec<&str> = jsonl.lines().collect();
+    assert_eq!(lines.len(), 6);
+    assert!(
+        lines[0].starts_with(
+            "{\"id\":1,\"name\":\"Smith, J\",\"a\":1.5,\"b\":null,\"c\":4,\"sum\":1.5}"
+        ),
+        "{}",
+        lines[0]
+    );
+
+    // Column results and --output-dir take the format too.
+    let dir = w.path("pq");
+    ok(&[
+        "apply",
+        "--by",
+        "column",
+        "--fn",
+        "mean",
+        "--format",
+        "parquet",
+        &input,
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    let means = ParquetReader::new(std::fs::File::open(dir.join("nulls.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(means.shape(), (4, 2));
+}
