@@ -66,6 +66,7 @@ fn pipeline(c: &mut Criterion) {
             dialect: Dialect::default(),
             skip_bad_rows: false,
             format: None,
+            command: None,
             rejects: None,
         };
         g.bench_function(format!("jobs={jobs}"), |b| {

@@ -77,8 +77,13 @@ pub struct ApplyArgs {
     pub by: Kind,
 
     /// A function to apply (repeat to chain; `dfpar list` shows them all).
-    #[arg(long = "fn", value_name = "NAME", required = true)]
+    #[arg(long = "fn", value_name = "NAME", required_unless_present = "command")]
     pub functions: Vec<String>,
+
+    /// Instead of --fn: a shell command run once per chunk (`sh -c`), reading the chunk as
+    /// CSV with the header on stdin and writing its result as CSV with a header on stdout.
+    #[arg(long = "cmd", value_name = "COMMAND", conflicts_with = "functions")]
+    pub command: Option<String>,
 
     /// A function parameter, e.g. min=4 (or count_range.min=4 to aim at one function).
     #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_key_value)]
@@ -173,6 +178,7 @@ impl ApplyArgs {
                 ..Dialect::default()
             },
             format: self.format,
+            command: self.command,
             skip_bad_rows: self.on_bad_rows == BadRows::Skip,
             rejects: self.rejects,
         }

@@ -463,7 +463,7 @@ impl Iterator for Splitter {
 }
 
 /// The end of the first record (after its line ending), quote-aware.
-fn first_record_end(buf: &[u8], quote: u8) -> Option<usize> {
+pub fn first_record_end(buf: &[u8], quote: u8) -> Option<usize> {
     let mut quoted = false;
     for (i, &b) in buf.iter().enumerate() {
         if b == quote {

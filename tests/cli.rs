@@ -1526,3 +1526,93 @@ fn output_formats_by_extension_or_flag() {
         .unwrap();
     assert_eq!(means.shape(), (4, 2));
 }
+
+// ---- Commands as partition functions ----
+
+const AWK_COUNT_RANGE: &str = r#"awk -F, 'NR == 1 { print $0 ",count_range"; next } { n = 0; for (i = 1; i <= NF; i++) if ($i >= 4 && $i <= 8) n++; print $0 "," n }'"#;
+
+#[test]
+fn a_command_gives_the_same_result_as_the_builtin() {
+    let w = Workdir::new();
+    let input = w.gen("gen.csv", 5000, 4, 8);
+    let i = input.to_str().unwrap();
+    let builtin = ok(&[
+        "apply",
+        "--fn",
+        "count_range",
+        "--arg",
+        "min=4",
+        "--arg",
+        "max=8",
+        i,
+    ]);
+    for jobs in ["1", "3"] {
+        let cmd = ok(&[
+            "apply",
+            "--cmd",
+            AWK_COUNT_RANGE,
+            "-j",
+            jobs,
+            "--chunk-size",
+            "2KiB",
+            i,
+        ]);
+        assert_eq!(cmd, builtin, "--jobs {jobs}");
+    }
+    let unordered = ok(&[
+        "apply",
+        "--cmd",
+        AWK_COUNT_RANGE,
+        "-j",
+        "3",
+        "--chunk-size",
+        "2KiB",
+        "--mode",
+        "unordered",
+        i,
+    ]);
+    assert_eq!(restore_order(&unordered), canonical(&builtin));
+}
+
+#[test]
+fn a_failing_command_names_itself_and_leaves_no_output() {
+    let w = Workdir::new();
+    let input = w.gen("gen.csv", 3000, 2, 1);
+    let out = w.path("out.csv");
+    let o = out.to_str().unwrap();
+    let i = input.to_str().unwrap();
+    let err = fails(
+        1,
+        &[
+            "apply",
+            "--cmd",
+            "cat >/dev/null; echo oops >&2; exit 3",
+            "--chunk-size",
+            "4KiB",
+            i,
+            "-o",
+            o,
+        ],
+    );
+    assert!(
+        err.contains("oops"),
+        "the command's stderr passes through: {err}"
+    );
+    assert!(err.contains("gen.csv: lines 2-"), "{err}");
+    assert!(
+        err.contains("command 'cat >/dev/null; echo oops >&2; exit 3' exited with status 3"),
+        "{err}"
+    );
+    let err = fails(1, &["apply", "--cmd", "printf 'a,b\\n1\\n'", i, "-o", o]);
+    assert!(
+        err.contains("wrote a row of 1 fields under a header of 2"),
+        "{err}"
+    );
+    let err = fails(2, &["apply", "--cmd", "cat", "--fn", "sum", i, "-o", o]);
+    assert!(
+        err.contains("cannot be used with") || err.contains("not both"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert_eq!(w.entries(), ["gen.csv"]);
+}

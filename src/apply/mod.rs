@@ -1,10 +1,12 @@
 //! `dfpar apply`: checks the request against the input, builds the job for the chosen
 //! `--by`, runs the engine, and writes rows as they are released or the merged table.
 
+mod cmd;
 mod context;
 mod row;
 mod table;
 
+use cmd::CmdJob;
 use context::{Context, Rejects};
 use row::{RowJob, Rows};
 use table::{column_table, ColumnJob, FrameJob};
@@ -54,6 +56,8 @@ pub struct ApplyOptions {
     pub rejects: Option<PathBuf>,
     /// `--format`; by default the output's extension decides, else CSV.
     pub format: Option<Format>,
+    /// `--cmd`: a shell command run on each chunk instead of builtin functions.
+    pub command: Option<String>,
 }
 
 /// Runs `dfpar apply`. On any error the output file is left untouched.
@@ -140,11 +144,63 @@ fn apply_stream(o: &ApplyOptions) -> Result<()> {
         width: names.len(),
         parser: Parser::new(&names, &[], &o.dialect).skipping_bad_rows(o.skip_bad_rows),
         row_index: !o.ordered,
-        rejects: None,
+        rejects: match o.skip_bad_rows {
+            true => Some(Rejects::new(o.rejects.as_deref(), &o.dialect)?),
+            false => None,
+        },
     };
     let sample = ctx.inference_sample(splitter.sample(), splitter.next_line(), INFER_ROWS)?;
     let kinds = parse::infer(&sample, names.len(), &o.dialect)
         .map_err(|e| ctx.data_err(0, None, format!("cannot read the first rows: {e}")))?;
+    if let Some(command) = &o.command {
+        if !o.functions.is_empty() {
+            return Err(Error::usage("give either --fn or --cmd, not both"));
+        }
+        if !format.is_text() || format == Format::Tsv {
+            return Err(Error::usage("--cmd output is CSV: --format csv only"));
+        }
+        let header = splitter.header().raw.clone().map(|mut h| {
+            h.push(b'\n');
+            h
+        });
+        let job = CmdJob {
+            ctx,
+            command: command.clone(),
+            header: header.unwrap_or_default(),
+        };
+        let progress = Progress::new(o.progress, inputs.size);
+        let settings = Settings {
+            jobs: o.jobs.max(1),
+            ordered: o.ordered,
+        };
+        let mut header: Option<Vec<u8>> = None;
+        pipeline::run(inputs, &job, settings, &progress, |part| {
+            match &header {
+                None => {
+                    output.write_all(&part.header)?;
+                    header = Some(part.header);
+                }
+                Some(h) if *h != part.header => {
+                    return Err(Error::Data {
+                        path: job.ctx.paths.join(", "),
+                        line: None,
+                        message: format!(
+                            "command '{command}' wrote different headers for different chunks: {} and {}",
+                            String::from_utf8_lossy(h).trim_end(),
+                            String::from_utf8_lossy(&part.header).trim_end()
+                        ),
+                    })
+                }
+                Some(_) => {}
+            }
+            output.write_all(&part.rows)
+        })?;
+        progress.finish();
+        if let Some(rejects) = job.ctx.rejects {
+            rejects.finish(&job.ctx.paths)?;
+        }
+        return output.commit();
+    }
     let request = Request {
         kind: o.kind,
         functions: &o.functions,
@@ -154,14 +210,8 @@ fn apply_stream(o: &ApplyOptions) -> Result<()> {
     let numeric: Vec<bool> = kinds.iter().map(|k| k.is_numeric()).collect();
     let plan = plan::plan(&request, &names, &numeric)?;
     let parser = Parser::new(&names, &plan.parsed, &o.dialect).skipping_bad_rows(o.skip_bad_rows);
-    let rejects = if o.skip_bad_rows {
-        Some(Rejects::new(o.rejects.as_deref(), &o.dialect)?)
-    } else {
-        None
-    };
     let ctx = Context {
         parser,
-        rejects,
         schema: Arc::new(parse::schema_of(&names, &kinds)),
         ..ctx
     };
