@@ -67,6 +67,8 @@ fn pipeline(c: &mut Criterion) {
             skip_bad_rows: false,
             format: None,
             command: None,
+            exprs: Vec::new(),
+            filter: None,
             rejects: None,
         };
         g.bench_function(format!("jobs={jobs}"), |b| {

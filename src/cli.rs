@@ -33,7 +33,7 @@ pub struct Cli {
 pub enum Command {
     /// Apply functions to every row, every column or the whole input, in parallel.
     #[command(after_help = APPLY_HELP)]
-    Apply(ApplyArgs),
+    Apply(Box<ApplyArgs>),
     /// List the builtin functions with their kind, parameters and description.
     List,
     /// Write a CSV of random integers in [min, max), header c0..cK-1 (deterministic).
@@ -77,8 +77,18 @@ pub struct ApplyArgs {
     pub by: Kind,
 
     /// A function to apply (repeat to chain; `dfpar list` shows them all).
-    #[arg(long = "fn", value_name = "NAME", required_unless_present = "command")]
+    #[arg(long = "fn", value_name = "NAME", required_unless_present_any = ["command", "exprs", "filter"])]
     pub functions: Vec<String>,
+
+    /// A SQL expression evaluated by polars, as NAME = EXPRESSION (repeat; mixes with
+    /// --fn, whose outputs it may read). With --by column, `_` stands for each column:
+    /// --by column --expr 'sum_sq = sum(_ * _)'.
+    #[arg(long = "expr", value_name = "NAME = EXPRESSION")]
+    pub exprs: Vec<String>,
+
+    /// --by frame: keep only the rows for which this SQL expression is true.
+    #[arg(long = "where", value_name = "EXPRESSION")]
+    pub filter: Option<String>,
 
     /// Instead of --fn: a shell command run once per chunk (`sh -c`), reading the chunk as
     /// CSV with the header on stdin and writing its result as CSV with a header on stdout.
@@ -179,6 +189,8 @@ impl ApplyArgs {
             },
             format: self.format,
             command: self.command,
+            exprs: self.exprs,
+            filter: self.filter,
             skip_bad_rows: self.on_bad_rows == BadRows::Skip,
             rejects: self.rejects,
         }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod dialect;
 pub mod encode;
 pub mod error;
+pub mod expr;
 pub mod format;
 pub mod functions;
 pub mod gen;

@@ -43,9 +43,10 @@ pub struct Request<'a> {
 /// Resolves `req` against the input's column `names` and which of them are `numeric`.
 pub fn plan(req: &Request, names: &[String], numeric: &[bool]) -> Result<Plan> {
     if req.functions.is_empty() {
-        return Err(Error::usage(
-            "name a function with --fn (`dfpar list` shows them)",
-        ));
+        return Ok(Plan {
+            calls: Vec::new(),
+            parsed: Vec::new(),
+        });
     }
     let builtins = req
         .functions
@@ -142,6 +143,31 @@ pub fn plan(req: &Request, names: &[String], numeric: &[bool]) -> Result<Plan> {
         )
         .collect();
     Ok(Plan { calls, parsed })
+}
+
+/// The input columns `--cols` names (each checked to be numeric), or every numeric one.
+pub fn selected_columns(req: &Request, names: &[String], numeric: &[bool]) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    for name in wanted_columns(req, names, numeric) {
+        let Some(i) = names.iter().position(|n| n == name) else {
+            return Err(Error::usage(format!(
+                "unknown column '{name}' in --cols (the input has: {})",
+                names.join(", ")
+            )));
+        };
+        if !numeric[i] {
+            return Err(Error::usage(format!(
+                "column '{name}' is not numeric (its first rows hold text)"
+            )));
+        }
+        out.push(i);
+    }
+    if out.is_empty() {
+        return Err(Error::usage(
+            "no numeric column to read; name columns with --cols",
+        ));
+    }
+    Ok(out)
 }
 
 /// Where a column read by a call comes from.

@@ -31,6 +31,17 @@ pub(super) struct Context {
     pub(super) row_index: bool,
     /// Where rows of the wrong width go with `--on-bad-rows skip`.
     pub(super) rejects: Option<Rejects>,
+    /// What the user expressions read of each chunk.
+    pub(super) expr_input: ExprInput,
+}
+
+/// The input columns user expressions read: numeric ones come from the parser's columns
+/// (integers typed back as Int64), text ones need polars to parse the records.
+#[derive(Default)]
+pub(super) struct ExprInput {
+    /// (name, input index, inferred integer)
+    pub(super) columns: Vec<(String, usize, bool)>,
+    pub(super) needs_text: bool,
 }
 
 /// The skipped rows: counted, and written to `--rejects FILE` as CSV
@@ -251,6 +262,67 @@ impl Context {
             }
         };
         output.write_all(&text)
+    }
+
+    /// Input row numbers of the records (they count the rows skipped as bad, too).
+    pub(super) fn row_numbers(&self, chunk: &Chunk, parsed: &Parsed) -> Vec<u64> {
+        let mut skipped = parsed.rejected.iter().peekable();
+        let mut row = chunk.first_row;
+        parsed
+            .records
+            .iter()
+            .map(|r| {
+                while skipped.next_if(|s| s.span.start < r.start).is_some() {
+                    row += 1;
+                }
+                row += 1;
+                row - 1
+            })
+            .collect()
+    }
+
+    /// The frame user expressions run on: the input columns they read, then `extra`.
+    pub(super) fn expr_frame(
+        &self,
+        chunk: &Chunk,
+        parsed: &Parsed,
+        extra: &[Series],
+    ) -> Result<DataFrame> {
+        let fail = |e: PolarsError| self.chunk_err(chunk, e.to_string());
+        let height = parsed.records.len();
+        let mut columns: Vec<Column> = Vec::new();
+        if self.expr_input.needs_text {
+            let mut bytes = Vec::with_capacity(chunk.bytes.len());
+            for r in &parsed.records {
+                bytes.extend_from_slice(r.of(&chunk.bytes));
+                bytes.push(b'\n');
+            }
+            let df = self.records_frame(&bytes, height)?;
+            for (name, _, _) in &self.expr_input.columns {
+                columns.push(df.column(name).map_err(fail)?.clone());
+            }
+        } else {
+            for (name, index, integer) in &self.expr_input.columns {
+                let slot = self
+                    .parser
+                    .selected()
+                    .iter()
+                    .position(|i| i == index)
+                    .expect("parsed");
+                let c = &parsed.columns[slot];
+                let exact = |v: Option<f64>| {
+                    v.is_none_or(|x| x.fract() == 0.0 && x.abs() <= 9.007_199_254_740_992e15)
+                };
+                let column = if *integer && c.iter().all(exact) {
+                    c.cast(&DataType::Int64).map_err(fail)?
+                } else {
+                    c.clone().into_series()
+                };
+                columns.push(column.with_name(name.as_str().into()).into_column());
+            }
+        }
+        columns.extend(extra.iter().map(|s| s.clone().into_column()));
+        DataFrame::new(height, columns).map_err(fail)
     }
 
     /// `df` with a first column `row_index` in unordered mode.

@@ -3,11 +3,13 @@
 
 mod cmd;
 mod context;
+mod filter;
 mod row;
 mod table;
 
 use cmd::CmdJob;
 use context::{Context, Rejects};
+use filter::FilterJob;
 use row::{RowJob, Rows};
 use table::{column_table, ColumnJob, FrameJob};
 
@@ -21,9 +23,11 @@ use crate::functions::column::Moments;
 use crate::functions::frame::{FrameState, Table};
 use crate::functions::{Function, Kind};
 
+use crate::encode;
+use crate::expr;
 use crate::format::{Format, FrameWriter};
 use crate::parse::{self, Parser};
-use crate::pipeline::{self, Settings};
+use crate::pipeline::{self, Job, Settings};
 use crate::plan::{self, Request};
 use crate::progress::{self, Progress};
 use crate::read::{Inputs, Source};
@@ -58,6 +62,10 @@ pub struct ApplyOptions {
     pub format: Option<Format>,
     /// `--cmd`: a shell command run on each chunk instead of builtin functions.
     pub command: Option<String>,
+    /// `--expr NAME = EXPRESSION`, in order.
+    pub exprs: Vec<String>,
+    /// `--where EXPRESSION` (frame mode).
+    pub filter: Option<String>,
 }
 
 /// Runs `dfpar apply`. On any error the output file is left untouched.
@@ -144,6 +152,7 @@ fn apply_stream(o: &ApplyOptions) -> Result<()> {
         width: names.len(),
         parser: Parser::new(&names, &[], &o.dialect).skipping_bad_rows(o.skip_bad_rows),
         row_index: !o.ordered,
+        expr_input: context::ExprInput::default(),
         rejects: match o.skip_bad_rows {
             true => Some(Rejects::new(o.rejects.as_deref(), &o.dialect)?),
             false => None,
@@ -209,13 +218,82 @@ fn apply_stream(o: &ApplyOptions) -> Result<()> {
     };
     let numeric: Vec<bool> = kinds.iter().map(|k| k.is_numeric()).collect();
     let plan = plan::plan(&request, &names, &numeric)?;
-    let parser = Parser::new(&names, &plan.parsed, &o.dialect).skipping_bad_rows(o.skip_bad_rows);
+    let schema = parse::schema_of(&names, &kinds);
+    let exprs = o
+        .exprs
+        .iter()
+        .map(|s| expr::parse_named(s))
+        .collect::<Result<Vec<_>>>()?;
+    let filter = match &o.filter {
+        Some(text) => Some((text.as_str(), expr::parse(text, "--where")?)),
+        None => None,
+    };
+    if filter.is_some() && (o.kind != Kind::Frame || !o.functions.is_empty()) {
+        return Err(Error::usage(
+            "--where filters rows with --by frame and no --fn",
+        ));
+    }
+    if !exprs.is_empty() && o.kind == Kind::Frame {
+        return Err(Error::usage(
+            "--by frame takes --where EXPRESSION, not --expr",
+        ));
+    }
+    if o.functions.is_empty() && exprs.is_empty() && filter.is_none() {
+        return Err(Error::usage(
+            "name a function with --fn (`dfpar list` shows them), or use --expr or --cmd",
+        ));
+    }
+    // The columns to parse: the builtins' (or, for column expressions, the selected ones),
+    // then the numeric input columns the expressions read.
+    let mut parsed = plan.parsed.clone();
+    if o.kind == Kind::Column && !exprs.is_empty() && plan.calls.is_empty() {
+        parsed = plan::selected_columns(&request, &names, &numeric)?;
+    }
+    let mut expr_input = context::ExprInput::default();
+    match o.kind {
+        Kind::Column => {
+            let mut one = Schema::default();
+            one.insert("_".into(), DataType::Float64);
+            expr::check(&exprs, None, &one)?;
+        }
+        _ => {
+            let mut with_outputs = schema.clone();
+            for name in plan.output_names() {
+                with_outputs.insert(name.into(), DataType::Float64);
+            }
+            expr::check(&exprs, filter.as_ref().map(|(t, f)| (*t, f)), &with_outputs)?;
+            let read = exprs
+                .iter()
+                .map(|e| &e.expr)
+                .chain(filter.as_ref().map(|(_, f)| f));
+            for name in read.flat_map(expr::columns) {
+                let Some(i) = names.iter().position(|n| *n == name) else {
+                    continue; // an output of --fn or of an earlier --expr
+                };
+                if expr_input.columns.iter().any(|(n, _, _)| *n == name) {
+                    continue;
+                }
+                if kinds[i].is_numeric() {
+                    if !parsed.contains(&i) {
+                        parsed.push(i);
+                    }
+                } else {
+                    expr_input.needs_text = true;
+                }
+                expr_input
+                    .columns
+                    .push((name, i, kinds[i] == parse::Inferred::Integer));
+            }
+        }
+    }
+    let parser = Parser::new(&names, &parsed, &o.dialect).skipping_bad_rows(o.skip_bad_rows);
     let ctx = Context {
         parser,
-        schema: Arc::new(parse::schema_of(&names, &kinds)),
+        schema: Arc::new(schema),
+        expr_input,
         ..ctx
     };
-    let parsed_names: Vec<String> = plan.parsed.iter().map(|&i| names[i].clone()).collect();
+    let parsed_names: Vec<String> = parsed.iter().map(|&i| names[i].clone()).collect();
 
     let progress = Progress::new(o.progress, inputs.size);
     progress.advance(splitter.header_bytes, 0);
@@ -223,53 +301,86 @@ fn apply_stream(o: &ApplyOptions) -> Result<()> {
         jobs: o.jobs.max(1),
         ordered: o.ordered,
     };
-    let ctx = match o.kind {
-        Kind::Row => {
+    let ctx = match (o.kind, filter) {
+        (Kind::Frame, Some((_, filter))) => {
+            let header = raw_header.as_deref().map(|raw| {
+                let mut h = Vec::new();
+                if ctx.row_index {
+                    encode::push_text(&mut h, b"row_index", &ctx.out);
+                    h.push(ctx.out.delimiter);
+                }
+                encode::push_record(&mut h, raw, &ctx.dialect, &ctx.out);
+                h.push(b'\n');
+                h
+            });
+            let job = FilterJob { ctx, filter };
+            let empty = || job.ctx.records_frame(&[], 0).unwrap_or_default();
+            stream_rows(
+                inputs,
+                &job,
+                header,
+                empty,
+                format,
+                settings,
+                &progress,
+                &mut output,
+            )?;
+            job.ctx
+        }
+        (Kind::Row, _) => {
             let job = RowJob {
                 ctx,
                 plan,
                 only_results: o.only_results,
+                exprs,
             };
-            if format.is_text() {
-                // The header goes out with the first rows, so that a run failing in its
-                // first chunk writes nothing at all.
-                let mut header = raw_header.as_deref().map(|raw| job.header(raw));
-                pipeline::run(inputs, &job, settings, &progress, |part| {
-                    if let Some(h) = header.take() {
-                        output.write_all(&h)?;
-                    }
-                    match part {
-                        Rows::Text(bytes) => output.write_all(&bytes),
-                        Rows::Frame(_) => unreachable!("frames come only in frame formats"),
-                    }
-                })?;
-                if let Some(h) = header.take() {
-                    output.write_all(&h)?;
-                }
-            } else {
-                let mut frames = FrameWriter::new(format, &mut output);
-                pipeline::run(inputs, &job, settings, &progress, |part| match part {
-                    Rows::Frame(mut df) => frames.write(&mut df),
-                    Rows::Text(_) => unreachable!("text comes only in text formats"),
-                })?;
-                frames.finish(|| job.empty_frame())?;
-            }
+            let header = raw_header.as_deref().map(|raw| job.header(raw));
+            stream_rows(
+                inputs,
+                &job,
+                header,
+                || job.empty_frame(),
+                format,
+                settings,
+                &progress,
+                &mut output,
+            )?;
             job.ctx
         }
-        Kind::Column => {
-            let job = ColumnJob { ctx };
-            let mut total = vec![Moments::default(); plan.parsed.len()];
-            pipeline::run(inputs, &job, settings, &progress, |part| {
-                total = total.iter().zip(&part).map(|(a, b)| a.merge(b)).collect();
+        (Kind::Column, _) => {
+            let keep_columns = !exprs.is_empty();
+            let job = ColumnJob { ctx, keep_columns };
+            let mut total = vec![Moments::default(); parsed.len()];
+            let mut whole: Vec<Option<Float64Chunked>> = vec![None; parsed.len()];
+            pipeline::run(inputs, &job, settings, &progress, |(moments, columns)| {
+                total = total
+                    .iter()
+                    .zip(&moments)
+                    .map(|(a, b)| a.merge(b))
+                    .collect();
+                for (acc, c) in whole.iter_mut().zip(columns) {
+                    match acc {
+                        Some(a) => a.append(&c).map_err(|e| Error::Internal(e.to_string()))?,
+                        None => *acc = Some(c),
+                    }
+                }
                 Ok(())
             })?;
-            let table = column_table(&plan, &parsed_names, &total)
+            let mut table = column_table(&plan, &parsed_names, &total)
                 .map_err(|e| Error::Internal(e.to_string()))?;
+            for e in &exprs {
+                let values = column_exprs(e, &parsed_names, &whole).map_err(|err| {
+                    Error::usage(format!("--expr '{} = {}': {err}", e.name, e.text))
+                })?;
+                table
+                    .with_column(values.with_name(e.name.as_str().into()).into_column())
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+            }
             job.ctx
                 .write_table(Table::Frame(table), raw_header.as_deref(), &mut output)?;
             job.ctx
         }
-        Kind::Frame => {
+        (Kind::Frame, None) => {
             let Some(Function::Frame(function)) = plan.calls.first().map(|c| &c.function) else {
                 unreachable!("frame plans hold one frame function")
             };
@@ -302,4 +413,71 @@ fn apply_stream(o: &ApplyOptions) -> Result<()> {
         rejects.finish(&ctx.paths)?;
     }
     output.commit()
+}
+
+/// Streams the rows of a row or filter job to the output: text with the header written
+/// with the first rows (a run failing in its first chunk writes nothing), or frames.
+#[allow(clippy::too_many_arguments)]
+fn stream_rows<J: Job<Part = Rows>>(
+    inputs: Inputs,
+    job: &J,
+    mut header: Option<Vec<u8>>,
+    empty: impl FnOnce() -> DataFrame,
+    format: Format,
+    settings: Settings,
+    progress: &Progress,
+    output: &mut Output,
+) -> Result<()> {
+    if format.is_text() {
+        pipeline::run(inputs, job, settings, progress, |part| {
+            if let Some(h) = header.take() {
+                output.write_all(&h)?;
+            }
+            match part {
+                Rows::Text(bytes) => output.write_all(&bytes),
+                Rows::Frame(_) => unreachable!("frames come only in frame formats"),
+            }
+        })?;
+        if let Some(h) = header.take() {
+            output.write_all(&h)?;
+        }
+        return Ok(());
+    }
+    let mut frames = FrameWriter::new(format, output);
+    pipeline::run(inputs, job, settings, progress, |part| match part {
+        Rows::Frame(mut df) => frames.write(&mut df),
+        Rows::Text(_) => unreachable!("text comes only in text formats"),
+    })?;
+    frames.finish(empty)
+}
+
+/// A column expression's value for each selected column, `_` standing for the column.
+fn column_exprs(
+    e: &expr::NamedExpr,
+    names: &[String],
+    whole: &[Option<Float64Chunked>],
+) -> PolarsResult<Series> {
+    let mut values: Option<Series> = None;
+    for (name, c) in names.iter().zip(whole) {
+        let c = c
+            .clone()
+            .unwrap_or_else(|| Float64Chunked::full_null(name.as_str().into(), 0));
+        let df = DataFrame::new(
+            c.len(),
+            vec![c.with_name(name.as_str().into()).into_column()],
+        )?;
+        let one = expr::NamedExpr {
+            expr: expr::for_column(&e.expr, name),
+            ..e.clone()
+        };
+        let out = expr::evaluate(&df, std::slice::from_ref(&one))?;
+        let v = out[0].as_materialized_series().head(Some(1));
+        match &mut values {
+            Some(acc) => {
+                acc.append(&v)?;
+            }
+            None => values = Some(v),
+        }
+    }
+    Ok(values.unwrap_or_else(|| Series::new_empty("".into(), &DataType::Float64)))
 }

@@ -18,6 +18,8 @@ pub(super) struct RowJob {
     pub(super) ctx: Context,
     pub(super) plan: Plan,
     pub(super) only_results: bool,
+    /// `--expr`s, evaluated after the builtins.
+    pub(super) exprs: Vec<crate::expr::NamedExpr>,
 }
 
 impl RowJob {
@@ -33,7 +35,8 @@ impl RowJob {
             encode::push_record(&mut f, raw, &self.ctx.dialect, d);
             fields.push(f);
         }
-        for name in self.plan.output_names() {
+        let expr_names = self.exprs.iter().map(|e| e.name.as_str());
+        for name in self.plan.output_names().into_iter().chain(expr_names) {
             let mut f = Vec::new();
             encode::push_text(&mut f, name.as_bytes(), d);
             fields.push(f);
@@ -87,23 +90,6 @@ pub(super) enum Rows {
 }
 
 impl RowJob {
-    /// Input row numbers of the records (they count the rows skipped as bad, too).
-    fn row_numbers(&self, chunk: &Chunk, parsed: &Parsed) -> Vec<u64> {
-        let mut skipped = parsed.rejected.iter().peekable();
-        let mut row = chunk.first_row;
-        parsed
-            .records
-            .iter()
-            .map(|r| {
-                while skipped.next_if(|s| s.span.start < r.start).is_some() {
-                    row += 1;
-                }
-                row += 1;
-                row - 1
-            })
-            .collect()
-    }
-
     /// The chunk's rows as text: `[row_index,]record[,new fields]` per line.
     fn text(&self, chunk: &Chunk, parsed: &Parsed, outputs: &[Series]) -> PolarsResult<Vec<u8>> {
         let d = &self.ctx.out;
@@ -112,7 +98,7 @@ impl RowJob {
             .map(|s| encode::encode(s, d))
             .collect::<PolarsResult<Vec<_>>>()?;
         let rows = if self.ctx.row_index {
-            self.row_numbers(chunk, parsed)
+            self.ctx.row_numbers(chunk, parsed)
         } else {
             Vec::new()
         };
@@ -162,7 +148,7 @@ impl RowJob {
             df.with_column(s.into_column()).map_err(internal)?;
         }
         self.ctx
-            .indexed(df, self.row_numbers(chunk, parsed))
+            .indexed(df, self.ctx.row_numbers(chunk, parsed))
             .map_err(internal)
     }
 
@@ -192,9 +178,15 @@ impl Job for RowJob {
         if parsed.records.is_empty() && self.ctx.format.is_text() {
             return Ok(Rows::Text(Vec::new()));
         }
-        let outputs = self
+        let mut outputs = self
             .run_chain(parsed.records.len(), parsed.columns.clone())
             .map_err(|e| self.ctx.chunk_err(chunk, e.to_string()))?;
+        if !self.exprs.is_empty() {
+            let df = self.ctx.expr_frame(chunk, &parsed, &outputs)?;
+            let results = crate::expr::evaluate(&df, &self.exprs)
+                .map_err(|e| self.ctx.chunk_err(chunk, e.to_string()))?;
+            outputs.extend(results.into_iter().map(|c| c.take_materialized_series()));
+        }
         if self.ctx.format.is_text() {
             let text = self
                 .text(chunk, &parsed, &outputs)

@@ -16,14 +16,22 @@ use super::context::Context;
 /// `--by column`: the mergeable state of every selected column.
 pub(super) struct ColumnJob {
     pub(super) ctx: Context,
+    /// Column expressions need whole columns: hand the parsed columns on too.
+    pub(super) keep_columns: bool,
 }
 
 impl Job for ColumnJob {
-    type Part = Vec<Moments>;
+    type Part = (Vec<Moments>, Vec<Float64Chunked>);
 
-    fn process(&self, chunk: &Chunk) -> Result<Vec<Moments>> {
+    fn process(&self, chunk: &Chunk) -> Result<Self::Part> {
         let parsed = self.ctx.read(chunk)?;
-        Ok(parsed.columns.iter().map(Moments::of).collect())
+        let moments = parsed.columns.iter().map(Moments::of).collect();
+        let columns = if self.keep_columns {
+            parsed.columns
+        } else {
+            Vec::new()
+        };
+        Ok((moments, columns))
     }
 
     fn panicked(&self, chunk: &Chunk, message: String) -> Error {
