@@ -1,12 +1,14 @@
-//! The command line (clap derive): raw flags for `apply`, `list`, `gen` and `info`,
-//! turned once into the checked options the library takes.
+//! The command line (clap derive): raw flags for `apply`, `bench`, `list`, `gen` and
+//! `info`, turned once into the checked options the library takes.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::apply::ApplyOptions;
+use crate::bench::{self, BenchOptions};
 use crate::dialect::Dialect;
+use crate::error::{Error, Result};
 use crate::functions::Kind;
 use crate::gen::GenOptions;
 use crate::progress::When;
@@ -34,6 +36,9 @@ pub enum Command {
     /// Apply functions to every row, every column or the whole input, in parallel.
     #[command(after_help = APPLY_HELP)]
     Apply(Box<ApplyArgs>),
+    /// Time `apply` at several --jobs and modes: speedups, efficiency, memory, Amdahl fit.
+    #[command(after_help = BENCH_HELP)]
+    Bench(Box<BenchArgs>),
     /// List the builtin functions with their kind, parameters and description.
     List,
     /// Write a CSV of random integers in [min, max), header c0..cK-1 (deterministic).
@@ -53,6 +58,22 @@ Modes: ordered (alias map) writes results in input order and is byte-identical t
 unordered (alias async) writes each chunk as soon as it is done, with a first column row_index.
 
 Exit codes: 0 success (also on a closed pipe), 1 data or I/O error, 2 usage error.";
+
+const BENCH_HELP: &str = "\
+Each case (job count x mode) runs `dfpar apply` as a child process with --jobs N,
+--mode M and POLARS_MAX_THREADS=N, its output written to /dev/null so that no terminal or
+disk write is timed: --warmup untimed runs, then --runs timed ones. Reported per case:
+median, min and max wall time, rows/s and MB/s of the input, speedup over --jobs 1 of the
+same mode (medians), efficiency (speedup / jobs), peak RSS. Amdahl's law,
+speedup(n) = 1 / (s + (1 - s) / n), is fitted to the speedups of each mode.
+
+Examples:
+  dfpar bench --fn count_range --arg min=4 --arg max=8 big.csv
+  dfpar bench --fn sum --jobs-list 1,2,4,8 --modes ordered,unordered --runs 10 \\
+      --export-json bench.json --plot speedup.svg big.csv
+
+Exit codes: 0 success, 1 a timed run failed (its message is shown) or I/O error,
+2 usage error.";
 
 /// Order of the results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -194,6 +215,132 @@ impl ApplyArgs {
             skip_bad_rows: self.on_bad_rows == BadRows::Skip,
             rejects: self.rejects,
         }
+    }
+}
+
+/// `dfpar bench`: the flags of `apply` (flattened, so that bench follows every new one)
+/// less those that bench sets per case: `--jobs`, `--mode` and `-o` are hidden and
+/// rejected with a pointer to `--jobs-list` and `--modes`; `--progress` drives bench's bar.
+#[derive(Args, Debug)]
+#[command(
+    mut_arg("inputs", |a| a.help("Input CSV files, read once per run (so not -)")),
+    mut_arg("jobs", |a| a.hide(true).value_parser(reject_jobs)),
+    mut_arg("mode", |a| a.hide(true).default_value(MODE_UNSET).value_parser(reject_mode)),
+    mut_arg("output", |a| a.hide(true).value_parser(reject_output)),
+    mut_arg("progress", |a| a.help("Show a progress bar over the runs on stderr")),
+)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+
+    /// Comma-separated job counts; 1, the baseline of the speedups, is always added
+    /// [default: 1, 2, 4, ... up to the cores, and the cores].
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_jobs)]
+    pub jobs_list: Option<Vec<usize>>,
+
+    /// Comma-separated modes to time (ordered, unordered).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "ordered"
+    )]
+    pub modes: Vec<Mode>,
+
+    /// Timed runs per case.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_jobs)]
+    pub runs: usize,
+
+    /// Untimed runs per case before the timed ones (page cache, allocator, CPU clocks).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub warmup: usize,
+
+    /// Write the figures as JSON: one record per case, and the Amdahl fit.
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+
+    /// Write the figures as CSV, one row per case.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+
+    /// Write the figures as a Markdown table, and the Amdahl fit.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+
+    /// Draw speedup against jobs (measured, ideal, Amdahl fit) as an SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+}
+
+/// The hidden default of `--mode` under bench. No command-line argument can hold a NUL
+/// byte, so only the default reaches `reject_mode` with this text: any `--mode` is refused.
+const MODE_UNSET: &str = "\0";
+
+fn reject_jobs(s: &str) -> Result<usize, String> {
+    Err(format!(
+        "bench times every count of --jobs-list: use --jobs-list {s}"
+    ))
+}
+
+fn reject_mode(s: &str) -> Result<Mode, String> {
+    match s {
+        MODE_UNSET => Ok(Mode::Ordered),
+        _ => Err(format!(
+            "bench times every mode of --modes: use --modes {s}"
+        )),
+    }
+}
+
+fn reject_output(_: &str) -> Result<PathBuf, String> {
+    Err(
+        "bench writes the output to /dev/null; keep its figures with --export-json, \
+         --export-csv or --export-markdown"
+            .to_string(),
+    )
+}
+
+impl BenchArgs {
+    pub fn into_options(self) -> Result<BenchOptions> {
+        if self.apply.output_dir.is_some() {
+            return Err(Error::usage(
+                "bench writes the output to /dev/null: no --output-dir",
+            ));
+        }
+        if self.apply.inputs.iter().any(|i| i == "-") {
+            return Err(Error::usage(
+                "INPUT: bench reads its input once per run: give a file, not - (standard input)",
+            ));
+        }
+        let mut jobs = self
+            .jobs_list
+            .unwrap_or_else(|| bench::default_jobs_list(crate::default_jobs()));
+        jobs.push(1);
+        jobs.sort_unstable();
+        jobs.dedup();
+        let mut modes = Vec::new();
+        for mode in self.modes {
+            let mode = match mode {
+                Mode::Ordered => bench::Mode::Ordered,
+                Mode::Unordered => bench::Mode::Unordered,
+            };
+            if !modes.contains(&mode) {
+                modes.push(mode);
+            }
+        }
+        let progress = self.apply.progress;
+        Ok(BenchOptions {
+            apply: self.apply.into_options(),
+            jobs,
+            modes,
+            runs: self.runs,
+            warmup: self.warmup,
+            progress,
+            export_json: self.export_json,
+            export_csv: self.export_csv,
+            export_markdown: self.export_markdown,
+            plot: self.plot,
+        })
     }
 }
 

@@ -35,6 +35,10 @@ pub enum Error {
         message: String,
     },
 
+    /// A run that `dfpar bench` timed failed: which run, and the run's own message.
+    #[error("bench: {run}: {message}")]
+    Bench { run: String, message: String },
+
     /// A bug in dfpar, reported rather than hidden.
     #[error("internal error: {0}")]
     Internal(String),

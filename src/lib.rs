@@ -2,6 +2,7 @@
 //! The data flow is read → split (records) → parse → apply → merge (pipeline) → write.
 
 pub mod apply;
+pub mod bench;
 pub mod cli;
 pub mod dialect;
 pub mod encode;

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     remove_outputs_on_interrupt();
     let result = match cli.command {
         Command::Apply(args) => dfpar::apply(&args.into_options()),
+        Command::Bench(args) => args.into_options().and_then(|o| dfpar::bench::bench(&o)),
         Command::Gen(args) => dfpar::gen::gen(&args.into_options()),
         Command::List => print(&dfpar::list_text()),
         Command::Info => print(&dfpar::info_text()),
