@@ -93,7 +93,7 @@ pub fn run<J: Job>(
                                 rows: chunk.rows,
                                 part,
                             },
-                            Err(e) => Msg::Failed(e),
+                            Err(e) => Msg::Failed(chunk.seq, e),
                         };
                         let _ = tx.send(msg);
                     })
@@ -129,11 +129,10 @@ enum Msg<P> {
         rows: u64,
         part: P,
     },
-    Failed(Error),
+    /// The chunk of this sequence number (or the producer, reading it) failed.
+    Failed(u64, Error),
     /// The producer is done: this many chunks were sent.
-    End {
-        chunks: u64,
-    },
+    End { chunks: u64 },
 }
 
 /// The producer: takes a token for each chunk before reading it, so at most
@@ -158,7 +157,7 @@ fn produce<P>(
                 sent += 1;
             }
             Some(Err(e)) => {
-                let _ = done.send(Msg::Failed(e));
+                let _ = done.send(Msg::Failed(sent, e));
                 return;
             }
         }
@@ -178,12 +177,23 @@ fn merge<P>(
     let mut waiting: BTreeMap<u64, (u64, u64, P)> = BTreeMap::new();
     let mut released = 0;
     let mut total = None;
+    // Ordered mode reports the first failing chunk in input order, whatever the timing.
+    let mut failed: Option<(u64, Error)> = None;
     while total != Some(released) {
+        if let Some((seq, _)) = &failed {
+            if *seq == released || !ordered {
+                return Err(failed.expect("checked").1);
+            }
+        }
         let msg = done
             .recv()
             .map_err(|_| Error::Internal("the workers stopped without a result".into()))?;
         match msg {
-            Msg::Failed(e) => return Err(e),
+            Msg::Failed(seq, e) => {
+                if failed.as_ref().is_none_or(|(s, _)| seq < *s) {
+                    failed = Some((seq, e));
+                }
+            }
             Msg::End { chunks } => total = Some(chunks),
             Msg::Part {
                 seq,
@@ -288,6 +298,40 @@ mod tests {
                     "internal error: chunk 3 panicked: boom at 3"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn ordered_mode_reports_the_first_failing_chunk_in_input_order() {
+        /// Fails on every chunk from 50 on; the later ones fail first (no sleep for them).
+        struct LateFirst;
+        impl Job for LateFirst {
+            type Part = ();
+            fn process(&self, chunk: &Chunk) -> Result<()> {
+                if chunk.seq == 50 {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                if chunk.seq >= 50 {
+                    return Err(Error::Internal(format!("chunk {}", chunk.seq)));
+                }
+                Ok(())
+            }
+            fn panicked(&self, _: &Chunk, m: String) -> Error {
+                Error::Internal(m)
+            }
+        }
+        for jobs in [2, 4] {
+            let err = run(
+                chunks(200),
+                &LateFirst,
+                Settings {
+                    jobs,
+                    ordered: true,
+                },
+                &Progress::hidden(),
+                |_| Ok(()),
+            );
+            assert_eq!(err.unwrap_err().to_string(), "internal error: chunk 50");
         }
     }
 
