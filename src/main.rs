@@ -50,8 +50,9 @@ fn remove_outputs_on_interrupt() {
     });
 }
 
-/// polars parses on its own global pool, sized once from POLARS_MAX_THREADS: size it to
-/// `--jobs` so that `--jobs 1` is truly serial and `--jobs N` uses N cores, not all.
+/// polars runs its own global pool (schema inference, SQL expressions, Parquet), sized once
+/// from POLARS_MAX_THREADS: size it to `--jobs` so that `--jobs 1` is truly serial and
+/// `--jobs N` uses N cores, not all.
 fn bound_polars_threads(jobs: usize) {
     if std::env::var_os("POLARS_MAX_THREADS").is_none() {
         // Safe: called before any other thread exists.

@@ -29,24 +29,9 @@ pub fn infer(sample: &[u8], width: usize, dialect: &Dialect) -> PolarsResult<Vec
     if sample.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(vec![Inferred::Float; width]);
     }
-    let nulls = (!dialect.null_values.is_empty()).then(|| {
-        NullValues::AllColumns(
-            dialect
-                .null_values
-                .iter()
-                .map(|s| s.as_str().into())
-                .collect(),
-        )
-    });
-    let df = CsvReadOptions::default()
-        .with_has_header(false)
+    let df = polars_options(dialect)
         .with_infer_schema_length(None)
-        .map_parse_options(|p| {
-            p.with_separator(dialect.delimiter)
-                .with_quote_char(Some(dialect.quote))
-                .with_null_values(nulls.clone())
-                .with_encoding(CsvEncoding::LossyUtf8)
-        })
+        .map_parse_options(|p| p.with_encoding(CsvEncoding::LossyUtf8))
         .into_reader_with_file_handle(Cursor::new(sample))
         .finish()?;
     Ok(df
@@ -89,6 +74,19 @@ pub fn frame_of_records(
     if rows == 0 {
         return Ok(DataFrame::empty_with_schema(&schema));
     }
+    let df = polars_options(dialect)
+        .with_schema(Some(schema))
+        .with_n_threads(Some(1))
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()?;
+    if df.height() != rows {
+        polars_bail!(ComputeError: "polars read {} rows where there are {rows}", df.height());
+    }
+    Ok(df)
+}
+
+/// polars' CSV reader for headerless records in `dialect` (delimiter, quote, nulls).
+fn polars_options(dialect: &Dialect) -> CsvReadOptions {
     let nulls = (!dialect.null_values.is_empty()).then(|| {
         NullValues::AllColumns(
             dialect
@@ -98,21 +96,13 @@ pub fn frame_of_records(
                 .collect(),
         )
     });
-    let df = CsvReadOptions::default()
+    CsvReadOptions::default()
         .with_has_header(false)
-        .with_schema(Some(schema))
-        .with_n_threads(Some(1))
         .map_parse_options(|p| {
             p.with_separator(dialect.delimiter)
                 .with_quote_char(Some(dialect.quote))
                 .with_null_values(nulls.clone())
         })
-        .into_reader_with_file_handle(Cursor::new(bytes))
-        .finish()?;
-    if df.height() != rows {
-        polars_bail!(ComputeError: "polars read {} rows where there are {rows}", df.height());
-    }
-    Ok(df)
 }
 
 /// Where a record lies in its chunk, without its line ending. `u32` offsets: the splitter

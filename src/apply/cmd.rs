@@ -144,3 +144,36 @@ impl Job for CmdJob {
             .chunk_err(chunk, format!("a worker panicked: {message}"))
     }
 }
+
+/// Runs the command over every chunk; the first result's header is written once and every
+/// later chunk must give the same header.
+pub(super) fn run(
+    job: CmdJob,
+    inputs: crate::read::Inputs,
+    settings: crate::pipeline::Settings,
+    progress: &crate::progress::Progress,
+    output: &mut crate::write::Output,
+) -> Result<Context> {
+    let command = job.command.clone();
+    let mut header: Option<Vec<u8>> = None;
+    crate::pipeline::run(inputs, &job, settings, progress, |part| {
+        match &header {
+            None => {
+                output.write_all(&part.header)?;
+                header = Some(part.header);
+            }
+            Some(h) if *h != part.header => return Err(Error::Data {
+                path: job.ctx.paths.join(", "),
+                line: None,
+                message: format!(
+                    "command '{command}' wrote different headers for different chunks: {} and {}",
+                    String::from_utf8_lossy(h).trim_end(),
+                    String::from_utf8_lossy(&part.header).trim_end()
+                ),
+            }),
+            Some(_) => {}
+        }
+        output.write_all(&part.rows)
+    })?;
+    Ok(job.ctx)
+}

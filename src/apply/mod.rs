@@ -182,31 +182,10 @@ fn apply_stream(o: &ApplyOptions) -> Result<()> {
             jobs: o.jobs.max(1),
             ordered: o.ordered,
         };
-        let mut header: Option<Vec<u8>> = None;
-        pipeline::run(inputs, &job, settings, &progress, |part| {
-            match &header {
-                None => {
-                    output.write_all(&part.header)?;
-                    header = Some(part.header);
-                }
-                Some(h) if *h != part.header => {
-                    return Err(Error::Data {
-                        path: job.ctx.paths.join(", "),
-                        line: None,
-                        message: format!(
-                            "command '{command}' wrote different headers for different chunks: {} and {}",
-                            String::from_utf8_lossy(h).trim_end(),
-                            String::from_utf8_lossy(&part.header).trim_end()
-                        ),
-                    })
-                }
-                Some(_) => {}
-            }
-            output.write_all(&part.rows)
-        })?;
+        let ctx = cmd::run(job, inputs, settings, &progress, &mut output)?;
         progress.finish();
-        if let Some(rejects) = job.ctx.rejects {
-            rejects.finish(&job.ctx.paths)?;
+        if let Some(rejects) = ctx.rejects {
+            rejects.finish(&ctx.paths)?;
         }
         return output.commit();
     }
