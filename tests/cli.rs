@@ -1402,6 +1402,25 @@ fn the_makefile_example_runs() {
         summary.starts_with("column,count,null_count,mean,std,min,max\nc0,10000,0,"),
         "{summary}"
     );
+    // The benchmark target: timed runs, their JSON and the speedup plot.
+    let bench = std::process::Command::new("make")
+        .arg("-f")
+        .arg(&makefile)
+        .arg("bench")
+        .arg(format!("DFPAR={}", bin.display()))
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        bench.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bench.stderr)
+    );
+    let json = std::fs::read_to_string(w.path("out/bench.json")).unwrap();
+    assert!(json.contains("\"speedup\""), "{json}");
+    assert!(std::fs::read_to_string(w.path("out/speedup.svg"))
+        .unwrap()
+        .contains("<svg"));
 }
 
 #[test]

@@ -162,15 +162,17 @@ pub(super) fn run(
                 output.write_all(&part.header)?;
                 header = Some(part.header);
             }
-            Some(h) if *h != part.header => return Err(Error::Data {
-                path: job.ctx.paths.join(", "),
-                line: None,
-                message: format!(
+            Some(h) if *h != part.header => {
+                return Err(Error::Data {
+                    path: job.ctx.paths.join(", "),
+                    line: None,
+                    message: format!(
                     "command '{command}' wrote different headers for different chunks: {} and {}",
                     String::from_utf8_lossy(h).trim_end(),
                     String::from_utf8_lossy(&part.header).trim_end()
                 ),
-            }),
+                })
+            }
             Some(_) => {}
         }
         output.write_all(&part.rows)
