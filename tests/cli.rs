@@ -1285,7 +1285,21 @@ fn several_inputs_are_one_stream() {
             one.push(all.to_str().unwrap());
             let mut many = args.clone();
             many.extend(&paths);
-            assert_eq!(ok(&many), ok(&one), "{by:?} {mode}");
+            let (many, one) = (ok(&many), ok(&one));
+            if mode == "unordered" && by[0] == "--fn" {
+                // Rows come in completion order: compare them restored to input order.
+                assert_eq!(restore_order(&many), restore_order(&one), "{by:?} {mode}");
+            } else if mode == "unordered" && by[1] == "column" {
+                // States merged in completion order: equal within rounding.
+                let (a, b) = (read_csv(&many).1, read_csv(&one).1);
+                for (ra, rb) in a.iter().zip(&b) {
+                    for (x, y) in ra[2..].iter().zip(&rb[2..]) {
+                        assert!(close(num(x), num(y)), "{by:?} {mode}: {x} vs {y}");
+                    }
+                }
+            } else {
+                assert_eq!(many, one, "{by:?} {mode}");
+            }
         }
     }
     let other = w.write("other.csv", b"x,z\n1,2\n");
