@@ -1,11 +1,20 @@
 //! Criterion benches: the record scanner, a row kernel, and the whole pipeline at
 //! --jobs 1 and 2 on a generated file (run with `make bench-criterion`).
 
+use clap::Parser;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use dfpar::apply::{apply, ApplyOptions};
-use dfpar::dialect::Dialect;
-use dfpar::functions::Kind;
-use dfpar::progress::When;
+use dfpar::apply::apply;
+use dfpar::cli::{Cli, Command};
+use dfpar::Request;
+
+/// The request of `dfpar apply ARGS`, as the command line gives it.
+fn apply_request(args: &[&str]) -> Request {
+    let argv = ["dfpar", "apply"].iter().chain(args);
+    match Cli::try_parse_from(argv).unwrap().command {
+        Command::Apply(a) => a.into_request().unwrap(),
+        _ => unreachable!("an apply command line"),
+    }
+}
 
 fn generated(rows: u64) -> (tempfile::TempDir, String, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
@@ -50,29 +59,23 @@ fn pipeline(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     for jobs in [1, 2] {
-        let options = ApplyOptions {
-            inputs: vec![path.clone()],
-            output_dir: None,
-            kind: Kind::Row,
-            functions: vec!["count_range".into()],
-            args: vec![("min".into(), "4".into()), ("max".into(), "8".into())],
-            cols: None,
-            jobs,
-            ordered: true,
-            chunk_size: 4 << 20,
-            output: Some("/dev/null".into()),
-            only_results: false,
-            progress: When::Never,
-            dialect: Dialect::default(),
-            skip_bad_rows: false,
-            format: None,
-            command: None,
-            exprs: Vec::new(),
-            filter: None,
-            rejects: None,
-        };
+        let request = apply_request(&[
+            "--fn",
+            "count_range",
+            "--arg",
+            "min=4",
+            "--arg",
+            "max=8",
+            "--jobs",
+            &jobs.to_string(),
+            "-o",
+            "/dev/null",
+            "--progress",
+            "never",
+            &path,
+        ]);
         g.bench_function(format!("jobs={jobs}"), |b| {
-            b.iter(|| apply(&options).unwrap())
+            b.iter(|| apply(&request).unwrap())
         });
     }
     g.finish();

@@ -5,13 +5,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::apply::ApplyOptions;
 use crate::bench::{self, BenchOptions};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::functions::Kind;
 use crate::gen::GenOptions;
+use crate::pipeline::{Mode, Settings};
 use crate::progress::When;
+use crate::read::Source;
+use crate::request::{self, BadRows, Request, Work, WorkFlags};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -74,17 +76,6 @@ Examples:
 
 Exit codes: 0 success, 1 a timed run failed (its message is shown) or I/O error,
 2 usage error.";
-
-/// Order of the results.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Mode {
-    /// Input order, like Pool.map.
-    #[value(alias = "map")]
-    Ordered,
-    /// Completion order, like Pool.imap_unordered; adds a first column row_index.
-    #[value(alias = "async")]
-    Unordered,
-}
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
@@ -172,8 +163,8 @@ pub struct ApplyArgs {
 
     /// What to do with a row whose field count differs from the header's: stop with an
     /// error naming its line, or skip it (counted on stderr, kept in --rejects).
-    #[arg(long, value_enum, default_value_t = BadRows::Fail)]
-    pub on_bad_rows: BadRows,
+    #[arg(long, value_enum, default_value_t = OnBadRows::Fail)]
+    pub on_bad_rows: OnBadRows,
 
     /// With --on-bad-rows skip: write the skipped rows here as CSV (file, line, reason, record).
     #[arg(long, value_name = "FILE")]
@@ -182,25 +173,47 @@ pub struct ApplyArgs {
 
 /// The handling of rows of the wrong width.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BadRows {
+pub enum OnBadRows {
     Fail,
     Skip,
 }
 
 impl ApplyArgs {
-    pub fn into_options(self) -> ApplyOptions {
-        ApplyOptions {
-            inputs: self.inputs,
-            output_dir: self.output_dir,
+    /// The checked request: every conflict that the flags alone decide is a usage error
+    /// here, before any file is opened.
+    pub fn into_request(self) -> Result<Request> {
+        let work = Work::check(WorkFlags {
             kind: self.by,
             functions: self.functions,
             args: self.args,
-            cols: self.cols,
-            jobs: self.jobs.unwrap_or_else(crate::default_jobs),
-            ordered: self.mode == Mode::Ordered,
-            chunk_size: self.chunk_size,
-            output: self.output.filter(|p| p.as_os_str() != "-"),
+            exprs: self.exprs,
+            filter: self.filter,
+            command: self.command,
             only_results: self.only_results,
+        })?;
+        let bad_rows = match (self.on_bad_rows, self.rejects) {
+            (OnBadRows::Skip, rejects) => BadRows::Skip { rejects },
+            (OnBadRows::Fail, None) => BadRows::Fail,
+            (OnBadRows::Fail, Some(_)) => {
+                return Err(Error::usage("--rejects needs --on-bad-rows skip"))
+            }
+        };
+        let inputs = self.inputs.iter().map(|i| Source::from_arg(i)).collect();
+        let output = self.output.filter(|p| p.as_os_str() != "-");
+        if output.is_some() && self.output_dir.is_some() {
+            return Err(Error::usage("give either -o or --output-dir, not both"));
+        }
+        let runs = request::runs(inputs, output, self.output_dir.as_deref(), self.format)?;
+        Request {
+            runs,
+            output_dir: self.output_dir,
+            work,
+            cols: self.cols,
+            settings: Settings {
+                jobs: self.jobs.unwrap_or_else(crate::default_jobs),
+                mode: self.mode,
+            },
+            chunk_size: self.chunk_size,
             progress: self.progress,
             dialect: Dialect {
                 delimiter: self.delimiter,
@@ -208,13 +221,10 @@ impl ApplyArgs {
                 null_values: self.null_values,
                 ..Dialect::default()
             },
-            format: self.format,
-            command: self.command,
-            exprs: self.exprs,
-            filter: self.filter,
-            skip_bad_rows: self.on_bad_rows == BadRows::Skip,
-            rejects: self.rejects,
+            bad_rows,
+            only_results: self.only_results,
         }
+        .check()
     }
 }
 
@@ -273,6 +283,49 @@ pub struct BenchArgs {
     pub plot: Option<PathBuf>,
 }
 
+/// The apply flags that bench sets per case (or refuses): never forwarded to its child.
+const SET_PER_CASE: [&str; 4] = ["jobs", "mode", "output", "progress"];
+
+/// The apply flags given to `dfpar bench`, re-read from its command line as `dfpar apply`
+/// takes them: `apply`, `--long=value` for every value given, `--`, the inputs. Any new
+/// flag of apply is forwarded without a change here.
+pub fn child_args(bench: &clap::ArgMatches) -> Vec<std::ffi::OsString> {
+    use clap::parser::ValueSource;
+    let apply = ApplyArgs::augment_args(clap::Command::new("apply"));
+    let mut out: Vec<std::ffi::OsString> = vec!["apply".into()];
+    let mut inputs = Vec::new();
+    for arg in apply.get_arguments() {
+        let id = arg.get_id().as_str();
+        if SET_PER_CASE.contains(&id) || bench.value_source(id) != Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let occurrences = bench
+            .get_raw_occurrences(id)
+            .into_iter()
+            .flatten()
+            .flatten();
+        if arg.is_positional() {
+            inputs.extend(occurrences.map(|v| v.to_os_string()));
+            continue;
+        }
+        let long = arg
+            .get_long()
+            .expect("every option of apply has a long name");
+        if !arg.get_action().takes_values() {
+            out.push(format!("--{long}").into());
+            continue;
+        }
+        for value in occurrences {
+            let mut a = std::ffi::OsString::from(format!("--{long}="));
+            a.push(value);
+            out.push(a);
+        }
+    }
+    out.push("--".into());
+    out.extend(inputs);
+    out
+}
+
 /// The hidden default of `--mode` under bench. No command-line argument can hold a NUL
 /// byte, so only the default reaches `reject_mode` with this text: any `--mode` is refused.
 const MODE_UNSET: &str = "\0";
@@ -301,7 +354,8 @@ fn reject_output(_: &str) -> Result<PathBuf, String> {
 }
 
 impl BenchArgs {
-    pub fn into_options(self) -> Result<BenchOptions> {
+    /// `child_args`: the apply flags given on bench's command line, as the child takes them.
+    pub fn into_options(self, child_args: Vec<std::ffi::OsString>) -> Result<BenchOptions> {
         if self.apply.output_dir.is_some() {
             return Err(Error::usage(
                 "bench writes the output to /dev/null: no --output-dir",
@@ -320,17 +374,14 @@ impl BenchArgs {
         jobs.dedup();
         let mut modes = Vec::new();
         for mode in self.modes {
-            let mode = match mode {
-                Mode::Ordered => bench::Mode::Ordered,
-                Mode::Unordered => bench::Mode::Unordered,
-            };
             if !modes.contains(&mode) {
                 modes.push(mode);
             }
         }
         let progress = self.apply.progress;
         Ok(BenchOptions {
-            apply: self.apply.into_options(),
+            apply: self.apply.into_request()?,
+            child_args,
             jobs,
             modes,
             runs: self.runs,
@@ -433,6 +484,82 @@ mod tests {
         assert_eq!(parse_size("64k"), Ok(64 << 10));
         assert!(parse_size("0").is_err());
         assert!(parse_size("4 parsecs").is_err());
+    }
+
+    /// Parses `dfpar bench ARGS`: its apply request, and the arguments of its child.
+    fn bench(args: &[&str]) -> (Request, Vec<std::ffi::OsString>) {
+        use clap::{CommandFactory, FromArgMatches};
+        let argv = ["dfpar", "bench"].iter().chain(args);
+        let matches = Cli::command().try_get_matches_from(argv).unwrap();
+        let Command::Bench(b) = Cli::from_arg_matches(&matches).unwrap().command else {
+            panic!("not bench")
+        };
+        let child = child_args(matches.subcommand_matches("bench").unwrap());
+        (b.into_options(child.clone()).unwrap().apply, child)
+    }
+
+    #[test]
+    fn bench_forwards_the_apply_flags_it_was_given() {
+        for args in [
+            &[
+                "--fn",
+                "count_range",
+                "--arg",
+                "min=-1",
+                "--arg",
+                "count_range.max=8",
+                "--cols",
+                "a,-b",
+                "--chunk-size",
+                "64KiB",
+                "--only-results",
+                "-d",
+                "-",
+                "--no-header",
+                "--null-values",
+                "NA,-",
+                "--format",
+                "tsv",
+                "--expr",
+                "x = a + 1",
+                "--on-bad-rows",
+                "skip",
+                "--",
+                "-odd name.csv",
+            ][..],
+            &[
+                "--cmd",
+                "awk -F, '{ print $0 }'",
+                "--format",
+                "csv",
+                "in.csv",
+            ],
+            &[
+                "--by",
+                "frame",
+                "--where",
+                "a > 1 AND b < 2",
+                "a.csv",
+                "b.csv",
+            ],
+            &[
+                "--by",
+                "column",
+                "--expr",
+                "s = sum(_ * _)",
+                "--fn",
+                "mean",
+                "x.csv",
+            ],
+        ] {
+            let (request, child) = bench(args);
+            let full = std::iter::once("dfpar".into()).chain(child.clone());
+            let Command::Apply(a) = Cli::try_parse_from(full).unwrap().command else {
+                panic!("not apply: {child:?}")
+            };
+            let again = a.into_request().unwrap();
+            assert_eq!(format!("{again:?}"), format!("{request:?}"), "{child:?}");
+        }
     }
 
     #[test]

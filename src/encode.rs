@@ -1,5 +1,5 @@
-//! Encoding: turns result columns into CSV field text (integers with itoa, floats with
-//! ryu, strings quoted when needed), column by column, for the writer to interleave.
+//! Field text: result columns encoded column by column (integers with itoa, floats with
+//! ryu, strings quoted when needed), records re-quoted for another delimiter, names.
 
 use polars::prelude::*;
 
@@ -132,37 +132,6 @@ pub fn push_names<'a>(out: &mut Vec<u8>, names: impl IntoIterator<Item = &'a str
         push_text(out, name.as_bytes(), d);
     }
     out.push(b'\n');
-}
-
-/// A whole table as CSV with a header; with `row_index`, a first column numbering the rows.
-pub fn encode_table(df: &DataFrame, d: &Dialect, row_index: bool) -> PolarsResult<Vec<u8>> {
-    let mut out = Vec::new();
-    let names = df.columns().iter().map(|c| c.name().as_str());
-    if row_index {
-        push_names(&mut out, std::iter::once("row_index").chain(names), d);
-    } else {
-        push_names(&mut out, names, d);
-    }
-    let encoded = df
-        .columns()
-        .iter()
-        .map(|c| encode(c.as_materialized_series(), d))
-        .collect::<PolarsResult<Vec<_>>>()?;
-    let mut index = itoa::Buffer::new();
-    for i in 0..df.height() {
-        if row_index {
-            out.extend_from_slice(index.format(i).as_bytes());
-            out.push(d.delimiter);
-        }
-        for (j, e) in encoded.iter().enumerate() {
-            if j > 0 {
-                out.push(d.delimiter);
-            }
-            out.extend_from_slice(e.field(i));
-        }
-        out.push(b'\n');
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

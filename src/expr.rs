@@ -6,7 +6,7 @@ use polars::prelude::*;
 use crate::error::{Error, Result};
 
 /// One `--expr`: the name of its output and the expression.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct NamedExpr {
     pub name: String,
     pub text: String,

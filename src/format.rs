@@ -1,12 +1,10 @@
-//! Output formats: CSV and TSV written as text by dfpar, Parquet and JSON lines by polars'
-//! writers one batch at a time; chosen with `--format` or by the output's extension.
+//! Output formats: chosen with `--format` or by the output's extension. CSV and TSV are
+//! delimited text written by dfpar; the others are typed frames written by polars.
 
 use std::path::Path;
 
-use polars::prelude::*;
-
-use crate::error::{Error, Result};
-use crate::write::Output;
+use crate::sink::frames::FrameFile;
+use crate::sink::{jsonl, parquet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -14,6 +12,14 @@ pub enum Format {
     Tsv,
     Parquet,
     Jsonl,
+}
+
+/// How a format is written.
+pub enum Family {
+    /// Delimited text with this delimiter: input records copied, new fields appended.
+    Text { delimiter: Option<u8> },
+    /// Typed frames, one per chunk, written by polars.
+    Frames(Box<dyn FrameFile>),
 }
 
 impl Format {
@@ -41,90 +47,16 @@ impl Format {
         }
     }
 
-    /// CSV and TSV are written by dfpar as text; the others go through polars' writers.
-    pub fn is_text(self) -> bool {
-        matches!(self, Format::Csv | Format::Tsv)
-    }
-}
-
-/// Writes DataFrames batch by batch as Parquet or JSON lines.
-pub enum FrameWriter<'a> {
-    Jsonl(&'a mut Output),
-    Parquet {
-        out: Option<&'a mut Output>,
-        batched: Option<Box<polars::io::parquet::write::BatchedWriter<&'a mut Output>>>,
-    },
-}
-
-impl<'a> FrameWriter<'a> {
-    pub fn new(format: Format, out: &'a mut Output) -> FrameWriter<'a> {
-        match format {
-            Format::Parquet => FrameWriter::Parquet {
-                out: Some(out),
-                batched: None,
-            },
-            _ => FrameWriter::Jsonl(out),
-        }
-    }
-
-    pub fn write(&mut self, df: &mut DataFrame) -> Result<()> {
+    /// How the format is written: text with the input's delimiter (`None`) or another,
+    /// or the polars writer of its frames.
+    pub fn family(self) -> Family {
         match self {
-            FrameWriter::Jsonl(out) => {
-                let mut buf = Vec::new();
-                JsonWriter::new(&mut buf)
-                    .with_json_format(JsonFormat::JsonLines)
-                    .finish(df)
-                    .map_err(|e| write_err(out, e))?;
-                out.write_all(&buf)
-            }
-            FrameWriter::Parquet { out, batched } => {
-                if batched.is_none() {
-                    let out = out.take().expect("output until the first batch");
-                    let path = out.path().to_path_buf();
-                    let w = ParquetWriter::new(out).batched(df.schema()).map_err(|e| {
-                        Error::Output {
-                            path,
-                            source: std::io::Error::other(e.to_string()),
-                        }
-                    })?;
-                    *batched = Some(Box::new(w));
-                }
-                let w = batched.as_mut().expect("created above");
-                w.write_batch(df)
-                    .map_err(|e| Error::Internal(format!("writing parquet: {e}")))
-            }
+            Format::Csv => Family::Text { delimiter: None },
+            Format::Tsv => Family::Text {
+                delimiter: Some(b'\t'),
+            },
+            Format::Parquet => Family::Frames(Box::<parquet::Parquet>::default()),
+            Format::Jsonl => Family::Frames(Box::new(jsonl::Jsonl)),
         }
     }
-
-    /// Ends the file; `empty` is written first when no batch came (a file with the schema).
-    pub fn finish(mut self, empty: impl FnOnce() -> DataFrame) -> Result<()> {
-        if let FrameWriter::Parquet { batched: None, .. } = &self {
-            self.write(&mut empty())?;
-        }
-        if let FrameWriter::Parquet {
-            batched: Some(w), ..
-        } = &self
-        {
-            w.finish()
-                .map_err(|e| Error::Internal(format!("writing parquet: {e}")))?;
-        }
-        Ok(())
-    }
-}
-
-fn write_err(out: &Output, e: PolarsError) -> Error {
-    Error::Output {
-        path: out.path().to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    }
-}
-
-/// A first column `row_index` with the given row numbers.
-pub fn with_row_index(
-    mut df: DataFrame,
-    rows: impl IntoIterator<Item = u64>,
-) -> PolarsResult<DataFrame> {
-    let index: Vec<u64> = rows.into_iter().collect();
-    df.insert_column(0, Column::new("row_index".into(), index))?;
-    Ok(df)
 }

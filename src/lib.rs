@@ -11,16 +11,20 @@ pub mod expr;
 pub mod format;
 pub mod functions;
 pub mod gen;
+pub mod infer;
 pub mod parse;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
 pub mod read;
 pub mod records;
+pub mod request;
+pub mod sink;
 pub mod write;
 
-pub use apply::{apply, ApplyOptions};
+pub use apply::apply;
 pub use error::{Error, Result};
+pub use request::Request;
 
 /// The cores this process may use: the default `--jobs`.
 pub fn default_jobs() -> usize {

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-use dfpar::cli::{Cli, Command};
+use clap::{CommandFactory, FromArgMatches};
+use dfpar::cli::{self, Cli, Command};
 
 /// polars allocates and frees large buffers per chunk: mimalloc reuses them instead of
 /// returning pages to the kernel and faulting them in again.
@@ -13,14 +13,22 @@ use dfpar::cli::{Cli, Command};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Command::Apply(args) = &cli.command {
         bound_polars_threads(args.jobs.unwrap_or_else(dfpar::default_jobs));
     }
     remove_outputs_on_interrupt();
     let result = match cli.command {
-        Command::Apply(args) => dfpar::apply(&args.into_options()),
-        Command::Bench(args) => args.into_options().and_then(|o| dfpar::bench::bench(&o)),
+        Command::Apply(args) => args.into_request().and_then(|r| dfpar::apply(&r)),
+        Command::Bench(args) => {
+            let bench = matches
+                .subcommand_matches("bench")
+                .expect("the bench subcommand");
+            let child = cli::child_args(bench);
+            args.into_options(child)
+                .and_then(|o| dfpar::bench::bench(&o))
+        }
         Command::Gen(args) => dfpar::gen::gen(&args.into_options()),
         Command::List => print(&dfpar::list_text()),
         Command::Info => print(&dfpar::info_text()),

@@ -20,16 +20,40 @@ pub trait Job: Sync {
     fn panicked(&self, chunk: &Chunk, message: String) -> Error;
 }
 
+/// The order in which results are released, chosen with `--mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Mode {
+    /// Input order, like Pool.map.
+    #[value(alias = "map")]
+    Ordered,
+    /// Completion order, like Pool.imap_unordered; adds a first column row_index.
+    #[value(alias = "async")]
+    Unordered,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Ordered => "ordered",
+            Mode::Unordered => "unordered",
+        }
+    }
+}
+
 /// How the engine runs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// Worker threads; 1 runs every stage serially in the calling thread.
     pub jobs: usize,
-    /// Release results in input order (`map`) rather than as they complete (`async`).
-    pub ordered: bool,
+    pub mode: Mode,
 }
 
 impl Settings {
+    /// Results are released in input order.
+    pub fn ordered(&self) -> bool {
+        self.mode == Mode::Ordered
+    }
+
     /// Chunks read but not yet released: the queue, the workers and the reorder buffer.
     /// Memory is bounded by this many chunks, whatever the input size.
     pub fn in_flight(&self) -> usize {
@@ -99,7 +123,13 @@ pub fn run<J: Job>(
                     })
             })
         });
-        let result = merge(done_rx, token_tx, settings.ordered, progress, &mut release);
+        let result = merge(
+            done_rx,
+            token_tx,
+            settings.ordered(),
+            progress,
+            &mut release,
+        );
         if result.is_err() {
             stop.store(true, Ordering::Relaxed);
         }
@@ -260,7 +290,14 @@ mod tests {
         run(
             chunks(200),
             &Doubler { bad },
-            Settings { jobs, ordered },
+            Settings {
+                jobs,
+                mode: if ordered {
+                    Mode::Ordered
+                } else {
+                    Mode::Unordered
+                },
+            },
             &Progress::hidden(),
             |p| {
                 got.push(p);
@@ -326,7 +363,7 @@ mod tests {
                 &LateFirst,
                 Settings {
                     jobs,
-                    ordered: true,
+                    mode: Mode::Ordered,
                 },
                 &Progress::hidden(),
                 |_| Ok(()),
@@ -344,7 +381,7 @@ mod tests {
                 &Doubler { bad: None },
                 Settings {
                     jobs,
-                    ordered: true,
+                    mode: Mode::Ordered,
                 },
                 &Progress::hidden(),
                 |_| {

@@ -44,6 +44,7 @@ pub struct Header {
 }
 
 /// Where the input comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     Stdin,
     File(std::path::PathBuf),

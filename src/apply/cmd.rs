@@ -1,32 +1,39 @@
 //! `--cmd COMMAND`: a partition function in any language. Each chunk goes as CSV (with the
 //! header) to the stdin of a new `sh -c COMMAND`; its stdout, checked as CSV, is the result.
 
+use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
+use super::reader::Reader;
+use super::stream::BatchJob;
+use super::Env;
 use crate::error::{Error, Result};
-use crate::pipeline::Job;
+use crate::parse::{self, Parsed, Span};
 use crate::read::Chunk;
-
-use super::context::Context;
+use crate::sink::{Batch, Layout, Records, Rows};
 
 /// The runs of the command, one per chunk.
-pub(super) struct CmdJob {
-    pub(super) ctx: Context,
-    pub(super) command: String,
-    /// The input's header line, sent before each chunk's records.
-    pub(super) header: Vec<u8>,
+pub(super) struct CmdJob<'a> {
+    env: &'a Env<'a>,
+    command: &'a str,
+    /// The first header the command wrote: every chunk's must be the same.
+    header: Mutex<Option<Vec<u8>>>,
 }
 
-/// A chunk's result: the command's header line and the rows after it.
-pub(super) struct CmdOutput {
-    pub(super) header: Vec<u8>,
-    pub(super) rows: Vec<u8>,
-}
+impl<'a> CmdJob<'a> {
+    pub(super) fn new(env: &'a Env<'a>, command: &'a str) -> CmdJob<'a> {
+        CmdJob {
+            env,
+            command,
+            header: Mutex::new(None),
+        }
+    }
 
-impl CmdJob {
-    fn fail(&self, chunk: &Chunk, what: String) -> Error {
-        self.ctx
+    fn fail(&self, chunk: &Chunk, what: impl std::fmt::Display) -> Error {
+        self.env
+            .reader
             .chunk_err(chunk, format!("command '{}' {what}", self.command))
     }
 
@@ -34,7 +41,7 @@ impl CmdJob {
     fn run(&self, chunk: &Chunk, input: Vec<u8>) -> Result<Vec<u8>> {
         let mut child = Command::new("sh")
             .arg("-c")
-            .arg(&self.command)
+            .arg(self.command)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -74,30 +81,50 @@ impl CmdJob {
         }
         Ok(out)
     }
-}
 
-impl Job for CmdJob {
-    type Part = CmdOutput;
-
-    fn process(&self, chunk: &Chunk) -> Result<CmdOutput> {
-        let parsed = self.ctx.read(chunk)?;
-        let mut input = self.header.clone();
-        for r in &parsed.records {
-            input.extend_from_slice(r.of(&chunk.bytes));
-            input.push(b'\n');
-        }
-        let out = self.run(chunk, input)?;
-        let d = &self.ctx.dialect;
+    /// The command's header (checked against the first chunk's) and the rest of its output.
+    fn split_header(&self, chunk: &Chunk, mut out: Vec<u8>) -> Result<(Vec<u8>, Vec<u8>)> {
+        let d = &self.env.req.dialect;
         if out.is_empty() {
-            return Err(self.fail(chunk, "wrote nothing (expected CSV with a header)".into()));
+            return Err(self.fail(chunk, "wrote nothing (expected CSV with a header)"));
         }
-        let header_end = crate::read::first_record_end(&out, d.quote).unwrap_or(out.len());
-        let (header, body) = out.split_at(header_end);
-        let width = crate::read::split_fields(header.trim_ascii_end(), d)
+        let end = crate::read::first_record_end(&out, d.quote).unwrap_or(out.len());
+        let body = out.split_off(end);
+        let header = out.trim_ascii_end().to_vec();
+        let mut first = self.header.lock().expect("first header");
+        match &*first {
+            None => *first = Some(header.clone()),
+            Some(h) if *h != header => {
+                return Err(Error::Data {
+                    path: self
+                        .env
+                        .run
+                        .inputs
+                        .iter()
+                        .map(|s| s.name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    line: None,
+                    message: format!(
+                        "command '{}' wrote different headers for different chunks: {} and {}",
+                        self.command,
+                        String::from_utf8_lossy(h),
+                        String::from_utf8_lossy(&header)
+                    ),
+                });
+            }
+            Some(_) => {}
+        }
+        Ok((header, body))
+    }
+
+    /// The records of the command's output, each checked to have the header's width.
+    fn records(&self, chunk: &Chunk, header: &[u8], body: &[u8]) -> Result<Vec<Span>> {
+        let d = &self.env.req.dialect;
+        let width = crate::read::split_fields(header, d)
             .map_err(|e| self.fail(chunk, format!("wrote a header that is not CSV: {e}")))?
             .len();
-        let mut rows = Vec::with_capacity(body.len() + 1);
-        let mut count = 0u64;
+        let mut spans = Vec::new();
         crate::records::for_each_record(body, d.delimiter, d.quote, |r| {
             if r.fields != width {
                 return Err(self.fail(
@@ -109,73 +136,54 @@ impl Job for CmdJob {
                     ),
                 ));
             }
-            if self.ctx.row_index {
-                rows.extend_from_slice(
-                    itoa::Buffer::new()
-                        .format(chunk.first_row + count)
-                        .as_bytes(),
-                );
-                rows.push(d.delimiter);
-            }
-            rows.extend_from_slice(&body[r.start..r.end]);
-            rows.push(b'\n');
-            count += 1;
+            spans.push(Span {
+                start: r.start as u32,
+                end: r.end as u32,
+            });
             Ok(())
         })?;
-        if self.ctx.row_index && count != parsed.records.len() as u64 {
+        Ok(spans)
+    }
+}
+
+impl BatchJob for CmdJob<'_> {
+    fn layout(&self) -> Layout {
+        self.env.layout(true)
+    }
+
+    fn batch<'c>(&self, chunk: &'c Chunk, parsed: Parsed) -> Result<Batch<'c>> {
+        let mut input = self.env.header.to_vec();
+        if self.env.req.dialect.has_header {
+            input.push(b'\n');
+        }
+        input.extend(parse::lines(&chunk.bytes, &parsed.records));
+        let out = self.run(chunk, input)?;
+        let (header, body) = self.split_header(chunk, out)?;
+        let spans = self.records(chunk, &header, &body)?;
+        if self.layout().row_index && spans.len() != parsed.records.len() {
             return Err(self.fail(
                 chunk,
                 format!(
-                    "returned {count} rows for {}; --mode unordered numbers rows by input row, so it needs one output row per input row",
+                    "returned {} rows for {}; --mode unordered numbers rows by input row, so it needs one output row per input row",
+                    spans.len(),
                     parsed.records.len()
                 ),
             ));
         }
-        let mut header = header.trim_ascii_end().to_vec();
-        if self.ctx.row_index {
-            header.splice(0..0, [b"row_index".as_slice(), &[d.delimiter]].concat());
-        }
-        header.push(b'\n');
-        Ok(CmdOutput { header, rows })
+        Ok(Batch {
+            height: spans.len(),
+            rows: Rows::From(chunk.first_row),
+            records: Some(Records {
+                header: Cow::Owned(header),
+                bytes: Cow::Owned(body),
+                spans,
+            }),
+            columns: Vec::new(),
+        })
     }
 
-    fn panicked(&self, chunk: &Chunk, message: String) -> Error {
-        self.ctx
-            .chunk_err(chunk, format!("a worker panicked: {message}"))
+    /// A command is not run without rows: an input of only a header gives an empty output.
+    fn empty(&self, _: &Reader) -> Result<Option<Batch<'static>>> {
+        Ok(None)
     }
-}
-
-/// Runs the command over every chunk; the first result's header is written once and every
-/// later chunk must give the same header.
-pub(super) fn run(
-    job: CmdJob,
-    inputs: crate::read::Inputs,
-    settings: crate::pipeline::Settings,
-    progress: &crate::progress::Progress,
-    output: &mut crate::write::Output,
-) -> Result<Context> {
-    let command = job.command.clone();
-    let mut header: Option<Vec<u8>> = None;
-    crate::pipeline::run(inputs, &job, settings, progress, |part| {
-        match &header {
-            None => {
-                output.write_all(&part.header)?;
-                header = Some(part.header);
-            }
-            Some(h) if *h != part.header => {
-                return Err(Error::Data {
-                    path: job.ctx.paths.join(", "),
-                    line: None,
-                    message: format!(
-                    "command '{command}' wrote different headers for different chunks: {} and {}",
-                    String::from_utf8_lossy(h).trim_end(),
-                    String::from_utf8_lossy(&part.header).trim_end()
-                ),
-                })
-            }
-            Some(_) => {}
-        }
-        output.write_all(&part.rows)
-    })?;
-    Ok(job.ctx)
 }

@@ -8,8 +8,6 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use super::Mode;
-use crate::apply::ApplyOptions;
-use crate::dialect::Dialect;
 use crate::error::Error;
 
 /// Where each run's output goes: written, so the work is done, but never to a terminal.
@@ -52,72 +50,7 @@ impl Failure {
     }
 }
 
-/// The `apply` arguments that reproduce `o` (input after `--`), without `--jobs`, `--mode`,
-/// `-o` and `--progress`, which each case sets. Every field is named, so that a new option
-/// of `apply` does not compile until it is forwarded here.
-pub fn apply_argv(o: &ApplyOptions) -> Vec<OsString> {
-    let ApplyOptions {
-        inputs,
-        output_dir: _,
-        kind,
-        functions,
-        args,
-        cols,
-        jobs: _,
-        ordered: _,
-        chunk_size,
-        output: _,
-        only_results,
-        progress: _,
-        dialect,
-        skip_bad_rows,
-        rejects: _,
-        format,
-        command,
-        exprs,
-        filter,
-    } = o;
-    // `quote` has no flag: it is always the default.
-    let Dialect {
-        delimiter,
-        quote: _,
-        has_header,
-        null_values,
-    } = dialect;
-    let mut v: Vec<String> = vec!["apply".into(), format!("--by={}", kind.name())];
-    v.extend(functions.iter().map(|f| format!("--fn={f}")));
-    v.extend(args.iter().map(|(k, val)| format!("--arg={k}={val}")));
-    if let Some(cols) = cols {
-        v.extend(cols.iter().map(|c| format!("--cols={c}")));
-    }
-    v.push(format!("--chunk-size={chunk_size}"));
-    if *only_results {
-        v.push("--only-results".into());
-    }
-    v.push(format!("--delimiter={}", char::from(*delimiter)));
-    if !has_header {
-        v.push("--no-header".into());
-    }
-    v.extend(null_values.iter().map(|n| format!("--null-values={n}")));
-    if *skip_bad_rows {
-        v.push("--on-bad-rows=skip".into());
-    }
-    if let Some(f) = format {
-        v.push(format!("--format={}", f.extension()));
-    }
-    if let Some(c) = command {
-        v.push(format!("--cmd={c}"));
-    }
-    v.extend(exprs.iter().map(|e| format!("--expr={e}")));
-    if let Some(f) = filter {
-        v.push(format!("--where={f}"));
-    }
-    v.push("--".into());
-    v.extend(inputs.iter().cloned());
-    v.into_iter().map(OsString::from).collect()
-}
-
-/// `base` (from [`apply_argv`]) for one case: `--jobs`, `--mode`, output to /dev/null,
+/// `base` (the apply arguments given to bench) for one case: `--jobs`, `--mode`, output to /dev/null,
 /// no progress bar, inserted before the `--` that precedes the input.
 pub fn case_argv(base: &[OsString], jobs: usize, mode: Mode) -> Vec<OsString> {
     let split = base.iter().rposition(|a| a == "--").unwrap_or(base.len());
@@ -220,52 +153,19 @@ fn wait(child: &mut std::process::Child) -> std::io::Result<(ExitStatus, Option<
 mod tests {
     use super::*;
     use crate::cli::{Cli, Command as Cmd};
+    use crate::request::Request;
     use clap::Parser;
 
-    fn parse_apply(argv: &[OsString]) -> ApplyOptions {
+    fn parse_apply(argv: &[OsString]) -> Request {
         let full = std::iter::once(OsString::from("dfpar")).chain(argv.iter().cloned());
         match Cli::try_parse_from(full).unwrap().command {
-            Cmd::Apply(a) => a.into_options(),
+            Cmd::Apply(a) => a.into_request().unwrap(),
             other => panic!("not apply: {other:?}"),
         }
     }
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn apply_argv_reproduces_the_options() {
-        let given = os(&[
-            "apply",
-            "--by",
-            "column",
-            "--fn",
-            "mean",
-            "--fn",
-            "std",
-            "--arg",
-            "mean.x=-1",
-            "--cols",
-            "a,-b",
-            "--chunk-size",
-            "64KiB",
-            "--only-results",
-            "-d",
-            "-",
-            "--no-header",
-            "--null-values",
-            "NA,-",
-            "-j",
-            "3",
-            "--",
-            "-odd name.csv",
-        ]);
-        let o = parse_apply(&given);
-        let again = parse_apply(&apply_argv(&o));
-        let mut expected = o.clone();
-        expected.jobs = again.jobs;
-        assert_eq!(format!("{again:?}"), format!("{expected:?}"));
     }
 
     #[test]
@@ -286,7 +186,7 @@ mod tests {
             ])
         );
         let o = parse_apply(&argv);
-        assert_eq!((o.jobs, o.ordered), (2, false));
+        assert_eq!((o.settings.jobs, o.settings.mode), (2, Mode::Unordered));
     }
 
     #[cfg(unix)]

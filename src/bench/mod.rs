@@ -12,19 +12,22 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::apply::ApplyOptions;
 use crate::error::{Error, Result};
 use crate::progress::When;
-use crate::read::{Inputs, Source};
+use crate::read::Inputs;
+use crate::request::Request;
 
-use child::apply_argv;
+pub use crate::pipeline::Mode;
 use report::{median, Measured, Report};
 
 /// A checked `dfpar bench` request.
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
-    /// What every run applies; `jobs`, `ordered`, `output` and `progress` are set per case.
-    pub apply: ApplyOptions,
+    /// What every run applies (checked before any run).
+    pub apply: Request,
+    /// The child's `apply` arguments, as given; `--jobs`, `--mode`, `-o` and `--progress`
+    /// are added per case.
+    pub child_args: Vec<std::ffi::OsString>,
     /// Job counts to time, ascending, holding 1.
     pub jobs: Vec<usize>,
     pub modes: Vec<Mode>,
@@ -38,22 +41,6 @@ pub struct BenchOptions {
     pub export_csv: Option<PathBuf>,
     pub export_markdown: Option<PathBuf>,
     pub plot: Option<PathBuf>,
-}
-
-/// The output order a case is timed with (`--mode` of apply).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mode {
-    Ordered,
-    Unordered,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Ordered => "ordered",
-            Mode::Unordered => "unordered",
-        }
-    }
 }
 
 /// The default `--jobs-list`: 1, 2, 4, ... below `cores`, and `cores`.
@@ -71,7 +58,7 @@ pub fn bench(o: &BenchOptions) -> Result<()> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::Internal(format!("cannot find the dfpar executable: {e}")))?;
     let (rows, bytes) = count_input(&o.apply)?;
-    let base = apply_argv(&o.apply);
+    let base = &o.child_args;
     let cases: Vec<(Mode, usize)> = o
         .modes
         .iter()
@@ -80,7 +67,7 @@ pub fn bench(o: &BenchOptions) -> Result<()> {
     let bar = Bar::new(o.progress, (cases.len() * (o.warmup + o.runs)) as u64);
     let mut measured = Vec::with_capacity(cases.len());
     for (mode, jobs) in cases {
-        let argv = child::case_argv(&base, jobs, mode);
+        let argv = child::case_argv(base, jobs, mode);
         let case = format!("{} --jobs {jobs}", mode.name());
         bar.case(&case);
         let mut m = Measured {
@@ -108,8 +95,13 @@ pub fn bench(o: &BenchOptions) -> Result<()> {
     bar.finish();
 
     let report = Report::new(
-        shell_words(&base),
-        o.apply.inputs.join(" "),
+        shell_words(base),
+        o.apply.runs[0]
+            .inputs
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(" "),
         rows,
         bytes,
         o.warmup,
@@ -133,9 +125,8 @@ pub fn bench(o: &BenchOptions) -> Result<()> {
 }
 
 /// The inputs' data rows and size in bytes, from one serial pass of the record splitter.
-fn count_input(o: &ApplyOptions) -> Result<(u64, u64)> {
-    let sources: Vec<Source> = o.inputs.iter().map(|i| Source::from_arg(i)).collect();
-    let inputs = Inputs::open(sources, &o.dialect, o.chunk_size)?;
+fn count_input(o: &Request) -> Result<(u64, u64)> {
+    let inputs = Inputs::open(o.runs[0].inputs.clone(), &o.dialect, o.chunk_size)?;
     let size = inputs.size;
     let mut rows = 0;
     for chunk in inputs {

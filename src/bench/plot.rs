@@ -27,7 +27,9 @@ pub fn svg(report: &Report, path: &Path) -> Result<String> {
     Ok(text)
 }
 
-fn draw(report: &Report, text: &mut String) -> std::result::Result<(), Box<dyn std::error::Error>> {
+/// The axes' ends and the step between job ticks: whole job counts 1, 2, 4, 8 ... apart,
+/// about eight of them.
+fn axes(report: &Report) -> (f64, f64, f64) {
     let max_jobs = report.jobs().last().copied().unwrap_or(1) as f64;
     let x_max = max_jobs + (max_jobs * 0.05).max(0.25);
     let top_speedup = report
@@ -36,12 +38,14 @@ fn draw(report: &Report, text: &mut String) -> std::result::Result<(), Box<dyn s
         .map(|r| r.speedup)
         .filter(|s| s.is_finite())
         .fold(x_max, f64::max);
-    let y_max = top_speedup * 1.08;
-    // Ticks on whole job counts: 1, 2, 4, 8 ... apart, about eight of them.
     let step = std::iter::successors(Some(1.0f64), |s| Some(s * 2.0))
         .find(|s| max_jobs / s <= 8.0)
         .unwrap_or(1.0);
+    (x_max, top_speedup * 1.08, step)
+}
 
+fn draw(report: &Report, text: &mut String) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let (x_max, y_max, step) = axes(report);
     let root = SVGBackend::with_string(text, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)

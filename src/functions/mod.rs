@@ -63,7 +63,7 @@ pub type RowKernel = Box<dyn Fn(&[Float64Chunked]) -> PolarsResult<Vec<Series>> 
 pub enum Function {
     Row(RowKernel),
     Column(column::Stat),
-    Frame(frame::FrameFn),
+    Frame(Box<dyn frame::AnyFrameFunction>),
 }
 
 /// One entry of the registry.
@@ -75,6 +75,12 @@ pub struct Builtin {
     /// Names of the output columns, given the names of the columns the function reads.
     pub outputs: fn(&'static str, &[String]) -> Vec<String>,
     pub build: fn(&Args) -> Result<Function>,
+}
+
+impl std::fmt::Debug for Builtin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind.name(), self.name)
+    }
 }
 
 /// The usual output naming: one column named after the function.
@@ -140,6 +146,7 @@ pub enum Value {
 }
 
 /// The checked parameters of one function call.
+#[derive(Clone, Debug)]
 pub struct Args {
     function: &'static str,
     values: BTreeMap<&'static str, Value>,

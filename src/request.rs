@@ -1,0 +1,293 @@
+//! The checked request of `dfpar apply`: what to run on which inputs to which outputs, in
+//! types with no flag left to interpret. `cli.rs` builds it once, before any file is touched.
+
+use std::path::PathBuf;
+
+use polars::prelude::Expr;
+
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::expr::{self, NamedExpr};
+use crate::format::Format;
+use crate::functions::{self, Args, Builtin, Kind};
+use crate::pipeline::Settings;
+use crate::progress::When;
+use crate::read::Source;
+
+/// A checked `dfpar apply` request.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// One run per output: every input as one stream, or (`--output-dir`) one run per input.
+    pub runs: Vec<Run>,
+    /// `--output-dir`: created before the first run.
+    pub output_dir: Option<PathBuf>,
+    pub work: Work,
+    /// `--cols`: the columns the functions read (default: every numeric column).
+    pub cols: Option<Vec<String>>,
+    pub settings: Settings,
+    pub chunk_size: usize,
+    pub progress: When,
+    pub dialect: Dialect,
+    pub bad_rows: BadRows,
+    /// Row mode: write only the new columns.
+    pub only_results: bool,
+}
+
+/// Inputs read as one stream, and where their result goes.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub inputs: Vec<Source>,
+    /// A file (replaced only on success), or `None` for standard output.
+    pub output: Option<PathBuf>,
+    pub format: Format,
+}
+
+/// What is computed.
+#[derive(Clone, Debug)]
+pub enum Work {
+    /// `--by row`: builtins, then expressions, chained: each may read the ones before it.
+    Rows {
+        calls: Vec<Call>,
+        exprs: Vec<NamedExpr>,
+    },
+    /// `--by column`: builtins and expressions, each reducing every selected column.
+    Columns {
+        calls: Vec<Call>,
+        exprs: Vec<NamedExpr>,
+    },
+    /// `--by frame --fn NAME`: one table from the whole input.
+    Frame(Call),
+    /// `--by frame --where EXPRESSION`: the records for which it is true.
+    Filter(Filter),
+    /// `--cmd COMMAND`: a shell command run on each chunk.
+    Command(String),
+}
+
+/// One `--fn`, its parameters checked.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub builtin: &'static Builtin,
+    pub args: Args,
+}
+
+/// `--where`: the text as given (for messages) and the parsed expression.
+#[derive(Clone, Debug)]
+pub struct Filter {
+    pub text: String,
+    pub expr: Expr,
+}
+
+/// What to do with a record of the wrong width.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BadRows {
+    /// Stop with an error naming its line.
+    Fail,
+    /// Leave it out, counted on stderr, and written to `rejects` when given.
+    Skip { rejects: Option<PathBuf> },
+}
+
+/// The flags that choose the work, as given.
+pub struct WorkFlags {
+    pub kind: Kind,
+    pub functions: Vec<String>,
+    pub args: Vec<(String, String)>,
+    pub exprs: Vec<String>,
+    pub filter: Option<String>,
+    pub command: Option<String>,
+    pub only_results: bool,
+}
+
+impl Work {
+    /// Checks every combination of the work flags and parses functions and expressions.
+    pub fn check(f: WorkFlags) -> Result<Work> {
+        if let Some(command) = f.command {
+            let other = [
+                (!f.functions.is_empty(), "--fn"),
+                (!f.exprs.is_empty(), "--expr"),
+                (f.filter.is_some(), "--where"),
+                (!f.args.is_empty(), "--arg"),
+                (f.only_results, "--only-results"),
+                (f.kind == Kind::Column, "--by column"),
+            ];
+            if let Some((_, flag)) = other.iter().find(|(given, _)| *given) {
+                return Err(Error::usage(format!(
+                    "give either {flag} or --cmd, not both (the command's output is the result)"
+                )));
+            }
+            return Ok(Work::Command(command));
+        }
+        let exprs = f
+            .exprs
+            .iter()
+            .map(|s| expr::parse_named(s))
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(text) = f.filter {
+            if f.kind != Kind::Frame || !f.functions.is_empty() || !exprs.is_empty() {
+                return Err(Error::usage(
+                    "--where filters rows with --by frame and no --fn",
+                ));
+            }
+            let expr = expr::parse(&text, "--where")?;
+            return Ok(Work::Filter(Filter { text, expr }));
+        }
+        if f.functions.is_empty() && exprs.is_empty() {
+            return Err(Error::usage(
+                "name a function with --fn (`dfpar list` shows them), or use --expr or --cmd",
+            ));
+        }
+        let mut calls = calls(f.kind, &f.functions, &f.args)?;
+        match f.kind {
+            Kind::Row => return Ok(Work::Rows { calls, exprs }),
+            Kind::Column => return Ok(Work::Columns { calls, exprs }),
+            Kind::Frame => {}
+        }
+        if !exprs.is_empty() {
+            return Err(Error::usage(
+                "--by frame takes --where EXPRESSION, not --expr",
+            ));
+        }
+        if calls.len() > 1 {
+            return Err(Error::usage(
+                "--by frame takes one --fn (each makes a table of its own)",
+            ));
+        }
+        Ok(Work::Frame(calls.remove(0)))
+    }
+
+    /// The `--by` of this work.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Work::Rows { .. } | Work::Command(_) => Kind::Row,
+            Work::Columns { .. } => Kind::Column,
+            Work::Frame(_) | Work::Filter(_) => Kind::Frame,
+        }
+    }
+}
+
+/// Looks up each `--fn` of `kind` and checks the `--arg`s meant for it.
+fn calls(kind: Kind, names: &[String], given: &[(String, String)]) -> Result<Vec<Call>> {
+    let builtins = names
+        .iter()
+        .map(|f| functions::lookup(kind, f))
+        .collect::<Result<Vec<_>>>()?;
+    for (i, b) in builtins.iter().enumerate() {
+        if builtins[..i].iter().any(|o| o.name == b.name) {
+            return Err(Error::usage(format!("--fn {} is given twice", b.name)));
+        }
+    }
+    let args = split_args(&builtins, given)?;
+    builtins
+        .into_iter()
+        .zip(args)
+        .map(|(builtin, given)| {
+            Ok(Call {
+                builtin,
+                args: Args::check(builtin, &given)?,
+            })
+        })
+        .collect()
+}
+
+/// Distributes `--arg` pairs: `fn.key=value` goes to that function, `key=value` to every
+/// function of the chain that has a parameter `key`. Any other name is an error.
+fn split_args(
+    builtins: &[&'static Builtin],
+    given: &[(String, String)],
+) -> Result<Vec<Vec<(String, String)>>> {
+    let mut per_call = vec![Vec::new(); builtins.len()];
+    for (key, value) in given {
+        let (target, param) = match key.split_once('.') {
+            Some((f, p)) => (Some(f), p),
+            None => (None, key.as_str()),
+        };
+        let mut used = false;
+        for (i, b) in builtins.iter().enumerate() {
+            if target.is_some_and(|t| t != b.name) {
+                continue;
+            }
+            if b.params.iter().any(|p| p.name == param) {
+                per_call[i].push((param.to_string(), value.clone()));
+                used = true;
+            }
+        }
+        if !used {
+            return Err(unknown_parameter(builtins, key, target));
+        }
+    }
+    Ok(per_call)
+}
+
+fn unknown_parameter(builtins: &[&'static Builtin], key: &str, target: Option<&str>) -> Error {
+    let takes: Vec<String> = builtins
+        .iter()
+        .filter(|b| target.is_none_or(|t| t == b.name))
+        .map(|b| {
+            let ps: Vec<&str> = b.params.iter().map(|p| p.name).collect();
+            if ps.is_empty() {
+                format!("{} takes no parameters", b.name)
+            } else {
+                format!("{} takes {}", b.name, ps.join(", "))
+            }
+        })
+        .collect();
+    let takes = if takes.is_empty() {
+        format!("no --fn {} in this run", target.unwrap_or_default())
+    } else {
+        takes.join("; ")
+    };
+    Error::usage(format!("unknown parameter '{key}' in --arg ({takes})"))
+}
+
+/// The runs of `inputs`: one stream to `output`, or one run per input into `output_dir`
+/// (named after the input, with the extension of `--format` when given).
+pub fn runs(
+    inputs: Vec<Source>,
+    output: Option<PathBuf>,
+    output_dir: Option<&std::path::Path>,
+    format: Option<Format>,
+) -> Result<Vec<Run>> {
+    let Some(dir) = output_dir else {
+        let format = Format::resolve(format, output.as_deref());
+        return Ok(vec![Run {
+            inputs,
+            output,
+            format,
+        }]);
+    };
+    let mut runs: Vec<Run> = Vec::new();
+    for input in inputs {
+        let Source::File(path) = &input else {
+            return Err(Error::usage("--output-dir needs input files, not '-'"));
+        };
+        let name = path.file_name().unwrap_or(path.as_os_str());
+        let mut target = dir.join(name);
+        if let Some(format) = format {
+            target.set_extension(format.extension());
+        }
+        if runs.iter().any(|r| r.output.as_ref() == Some(&target)) {
+            return Err(Error::usage(format!(
+                "two inputs named {} would write the same {}",
+                name.to_string_lossy(),
+                target.display()
+            )));
+        }
+        runs.push(Run {
+            format: Format::resolve(format, Some(&target)),
+            inputs: vec![input],
+            output: Some(target),
+        });
+    }
+    Ok(runs)
+}
+
+impl Request {
+    /// Checks what depends on the work and the outputs together.
+    pub fn check(self) -> Result<Request> {
+        if matches!(self.work, Work::Command(_))
+            && self.runs.iter().any(|r| r.format != Format::Csv)
+        {
+            return Err(Error::usage("--cmd output is CSV: --format csv only"));
+        }
+        Ok(self)
+    }
+}

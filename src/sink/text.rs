@@ -1,0 +1,129 @@
+//! Delimited text (CSV, TSV): each row is `[row_index,]record[,new fields]`, the record's
+//! bytes copied unchanged (or re-quoted for another delimiter). The header line is built here.
+
+use polars::prelude::*;
+
+use super::{Batch, Encoder, Layout, Writer};
+use crate::dialect::Dialect;
+use crate::encode::{self, Encoded};
+use crate::error::Result;
+use crate::write::Output;
+
+/// A piece of text output: the header line it belongs under, and its rows.
+pub struct Text {
+    pub header: Option<Vec<u8>>,
+    pub body: Vec<u8>,
+}
+
+/// Encodes batches as delimited text.
+pub struct Delimited {
+    /// The input's dialect (how records are written) and the output's.
+    input: Dialect,
+    output: Dialect,
+    layout: Layout,
+}
+
+impl Delimited {
+    /// Text in the input's dialect, or with `delimiter` instead of the input's.
+    pub fn new(input: &Dialect, delimiter: Option<u8>, layout: Layout) -> Delimited {
+        let output = Dialect {
+            delimiter: delimiter.unwrap_or(input.delimiter),
+            ..input.clone()
+        };
+        Delimited {
+            input: input.clone(),
+            output,
+            layout,
+        }
+    }
+
+    /// The header line: `[row_index,]` the records' header `[,new column names]`.
+    fn header(&self, batch: &Batch) -> Vec<u8> {
+        let d = &self.output;
+        let mut line = Vec::new();
+        let mut fields = 0;
+        let mut separate = |line: &mut Vec<u8>| {
+            if fields > 0 {
+                line.push(d.delimiter);
+            }
+            fields += 1;
+        };
+        if self.layout.row_index {
+            separate(&mut line);
+            encode::push_text(&mut line, b"row_index", d);
+        }
+        if let Some(r) = &batch.records {
+            separate(&mut line);
+            encode::push_record(&mut line, &r.header, &self.input, d);
+        }
+        for c in &batch.columns {
+            separate(&mut line);
+            encode::push_text(&mut line, c.name().as_bytes(), d);
+        }
+        line.push(b'\n');
+        line
+    }
+}
+
+impl Encoder for Delimited {
+    type Piece = Text;
+
+    fn encode(&self, batch: &Batch) -> PolarsResult<Text> {
+        let d = &self.output;
+        let index = match self.layout.row_index {
+            true => Some(encode::encode(&batch.index(), d)?),
+            false => None,
+        };
+        let encoded = batch
+            .columns
+            .iter()
+            .map(|s| encode::encode(s, d))
+            .collect::<PolarsResult<Vec<Encoded>>>()?;
+        let records = batch.records.as_ref();
+        let guess = records.map_or(0, |r| r.bytes.len()) + batch.height * (1 + 4 * encoded.len());
+        let mut body = Vec::with_capacity(guess);
+        for i in 0..batch.height {
+            let mut first = true;
+            if let Some(index) = &index {
+                body.extend_from_slice(index.field(i));
+                first = false;
+            }
+            if let Some(r) = records {
+                if !first {
+                    body.push(d.delimiter);
+                }
+                encode::push_record(&mut body, r.spans[i].of(&r.bytes), &self.input, d);
+                first = false;
+            }
+            for e in &encoded {
+                if !first {
+                    body.push(d.delimiter);
+                }
+                body.extend_from_slice(e.field(i));
+                first = false;
+            }
+            body.push(b'\n');
+        }
+        let header = self.layout.header.then(|| self.header(batch));
+        Ok(Text { header, body })
+    }
+}
+
+/// Writes text pieces: the first one's header line, then every body.
+#[derive(Default)]
+pub struct TextWriter;
+
+impl Writer for TextWriter {
+    type Piece = Text;
+
+    fn write(&mut self, out: &mut Output, piece: Text, first: bool) -> Result<()> {
+        if let (true, Some(header)) = (first, &piece.header) {
+            out.write_all(header)?;
+        }
+        out.write_all(&piece.body)
+    }
+
+    fn finish(&mut self, _: &mut Output) -> Result<()> {
+        Ok(())
+    }
+}
