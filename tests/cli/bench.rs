@@ -1,74 +1,7 @@
-//! Integration tests of `dfpar bench`: run the binary on a small generated input and check
-//! the table, the three exports and the SVG plot, and the errors (exit codes, messages).
+//! `dfpar bench` end to end on a small generated input: the table, the three exports,
+//! the SVG plot, and the errors (exit codes, messages).
 
-use std::path::PathBuf;
-use std::process::Output;
-
-use assert_cmd::Command;
-
-/// A scratch directory with helpers to write inputs and run dfpar in it.
-struct Workdir {
-    dir: tempfile::TempDir,
-}
-
-impl Workdir {
-    fn new() -> Workdir {
-        Workdir {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, content: &[u8]) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, content).unwrap();
-        p
-    }
-
-    /// A generated input of random integers.
-    fn gen(&self, name: &str, rows: u64, cols: usize) -> PathBuf {
-        let p = self.path(name);
-        ok(&[
-            "gen",
-            "--rows",
-            &rows.to_string(),
-            "--cols",
-            &cols.to_string(),
-            "-o",
-            p.to_str().unwrap(),
-        ]);
-        p
-    }
-}
-
-fn dfpar(args: &[&str]) -> Output {
-    Command::cargo_bin("dfpar")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// Runs dfpar, expects success and returns stdout.
-fn ok(args: &[&str]) -> String {
-    let out = dfpar(args);
-    assert!(
-        out.status.success(),
-        "dfpar {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs dfpar, expects exit `code` and returns stderr.
-fn fails(code: i32, args: &[&str]) -> String {
-    let out = dfpar(args);
-    assert_eq!(out.status.code(), Some(code), "dfpar {args:?}: {out:?}");
-    String::from_utf8(out.stderr).unwrap()
-}
+use crate::common::*;
 
 fn s(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
@@ -99,7 +32,7 @@ fn svg_circles(svg: &str) -> usize {
 #[test]
 fn bench_reports_every_case_in_every_format() {
     let w = Workdir::new();
-    let input = w.gen("in.csv", 2000, 3);
+    let input = w.gen("in.csv", 2000, 3, 0);
     let (json, csv, md, svg) = (
         w.path("b.json"),
         w.path("b.csv"),
@@ -206,7 +139,7 @@ fn bench_reports_every_case_in_every_format() {
 #[test]
 fn the_jobs_1_baseline_is_always_measured() {
     let w = Workdir::new();
-    let input = w.gen("in.csv", 500, 2);
+    let input = w.gen("in.csv", 500, 2, 0);
     let json = w.path("b.json");
     ok(&[
         "bench",
@@ -238,7 +171,7 @@ fn the_jobs_1_baseline_is_always_measured() {
 #[test]
 fn bad_flags_are_usage_errors_that_name_the_flag() {
     let w = Workdir::new();
-    let input = w.gen("in.csv", 10, 2);
+    let input = w.gen("in.csv", 10, 2, 0);
     let i = s(&input);
     for (args, flag) in [
         (vec!["--fn", "sum", "--jobs", "2", i], "--jobs"),

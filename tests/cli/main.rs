@@ -1,0 +1,10 @@
+//! Integration tests, one binary: run the `dfpar` binary on fixtures in tests/data and on
+//! generated data, and check every result against a reference computed here, not by dfpar.
+
+mod batch;
+mod bench;
+mod builtins;
+mod common;
+mod engine;
+mod reliability;
+mod user_functions;
