@@ -20,6 +20,24 @@ impl Span {
     }
 }
 
+/// The input row number of each record (the values of `row_index`).
+#[derive(Clone, Debug)]
+pub enum Rows {
+    /// Consecutive rows from this one.
+    From(u64),
+    List(Vec<u64>),
+}
+
+impl Rows {
+    /// The row number of the `i`-th row.
+    pub fn get(&self, i: usize) -> u64 {
+        match self {
+            Rows::From(first) => first + i as u64,
+            Rows::List(rows) => rows[i],
+        }
+    }
+}
+
 /// The records at `spans` of `bytes`, one per line: as polars' CSV reader and commands take them.
 pub fn lines(bytes: &[u8], spans: &[Span]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len().min(1 << 24) + spans.len());

@@ -5,25 +5,7 @@ use std::borrow::Cow;
 
 use polars::prelude::*;
 
-use crate::parse::{self, Span};
-
-/// The input row number of each row of a batch (the values of `row_index`).
-#[derive(Clone, Debug)]
-pub enum Rows {
-    /// Consecutive rows from this one.
-    From(u64),
-    List(Vec<u64>),
-}
-
-impl Rows {
-    /// The row number of the `i`-th row.
-    pub fn get(&self, i: usize) -> u64 {
-        match self {
-            Rows::From(first) => first + i as u64,
-            Rows::List(rows) => rows[i],
-        }
-    }
-}
+use crate::parse::{self, Rows, Span};
 
 /// Input records carried whole into the output.
 pub struct Records<'a> {

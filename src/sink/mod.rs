@@ -8,7 +8,8 @@ pub mod parquet;
 pub mod rejects;
 pub mod text;
 
-pub use batch::{Batch, Records, Rows};
+pub use crate::parse::Rows;
+pub use batch::{Batch, Records};
 pub use rejects::{RejectLines, Rejects};
 
 use polars::prelude::PolarsResult;

@@ -1,110 +1,15 @@
-//! Input sources and the splitter: reads the input in blocks, takes the header off the
-//! first one, and cuts the rest into chunks of whole records, each numbered in sequence.
+//! The splitter: reads one input in blocks, takes the header off the first one, and cuts
+//! the rest into chunks of whole records, each numbered in sequence.
 
-use std::fs::File;
 use std::io::Read;
-use std::path::Path;
 
+use super::{first_record_end, split_fields, Chunk, Header, Source};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::records;
 
 /// Bytes read before the first chunk is cut, for schema inference.
 const SAMPLE_BYTES: usize = 1 << 20;
-
-/// A piece of the input made of whole records, as handed to a worker.
-#[derive(Debug)]
-pub struct Chunk {
-    /// 0-based position in the input.
-    pub seq: u64,
-    pub bytes: Vec<u8>,
-    /// 1-based line number of the chunk's first line in the input.
-    pub first_line: u64,
-    /// 0-based index of the chunk's first row among all data rows.
-    pub first_row: u64,
-    /// Number of (non-blank) records in the chunk.
-    pub rows: u64,
-    /// Number of line endings in the chunk.
-    pub lines: u64,
-    /// Which input it comes from (index into the list of inputs).
-    pub source: usize,
-}
-
-impl Chunk {
-    pub fn last_line(&self) -> u64 {
-        self.first_line + self.lines.saturating_sub(1)
-    }
-}
-
-/// The header record: its names and its raw bytes (without BOM and line ending).
-#[derive(Clone, Debug)]
-pub struct Header {
-    pub names: Vec<String>,
-    pub raw: Option<Vec<u8>>,
-}
-
-/// Where the input comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
-    Stdin,
-    File(std::path::PathBuf),
-}
-
-impl Source {
-    pub fn from_arg(arg: &str) -> Source {
-        if arg == "-" {
-            Source::Stdin
-        } else {
-            Source::File(arg.into())
-        }
-    }
-
-    /// The name used in messages.
-    pub fn name(&self) -> String {
-        match self {
-            Source::Stdin => "<stdin>".to_string(),
-            Source::File(p) => p.display().to_string(),
-        }
-    }
-
-    /// The size in bytes of a regular file; `None` for stdin, pipes and devices.
-    pub fn size(&self) -> Option<u64> {
-        match self {
-            Source::Stdin => None,
-            Source::File(p) => std::fs::metadata(p)
-                .ok()
-                .filter(|m| m.is_file())
-                .map(|m| m.len()),
-        }
-    }
-
-    /// Opens the input; returns the reader and the size in bytes when it is known.
-    fn open(&self) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
-        match self {
-            Source::Stdin => Ok((Box::new(std::io::stdin()), None)),
-            Source::File(path) => open_file(path),
-        }
-    }
-}
-
-fn open_file(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
-    let input_err = |what, source| Error::Input {
-        path: path.display().to_string(),
-        what,
-        source,
-    };
-    let file = File::open(path).map_err(|e| input_err("cannot open", e))?;
-    let meta = file.metadata().map_err(|e| input_err("cannot read", e))?;
-    if meta.is_dir() {
-        return Err(Error::Data {
-            path: path.display().to_string(),
-            line: None,
-            message: "is a directory, expected a CSV file".into(),
-        });
-    }
-    let size = meta.is_file().then_some(meta.len());
-    Ok((Box::new(file), size))
-}
 
 /// Reads the input and yields chunks of whole records of about `chunk_size` bytes.
 /// A record longer than `chunk_size` makes its chunk grow; it is never cut.
@@ -119,7 +24,7 @@ pub struct Splitter {
     eof: bool,
     seq: u64,
     next_line: u64,
-    next_row: u64,
+    pub(super) next_row: u64,
     header: Option<Header>,
     /// Total size of the input when known (for progress).
     pub size: Option<u64>,
@@ -208,7 +113,7 @@ impl Splitter {
         &self.pending[self.head..]
     }
 
-    fn data_err(&self, line: Option<u64>, message: impl Into<String>) -> Error {
+    pub(super) fn data_err(&self, line: Option<u64>, message: impl Into<String>) -> Error {
         Error::Data {
             path: self.path.clone(),
             line,
@@ -354,142 +259,11 @@ impl Splitter {
     }
 }
 
-/// Several inputs read as one stream: the header of each must equal the first one's, and
-/// chunks are numbered across all of them (`seq`, `first_row`), lines within their file.
-pub struct Inputs {
-    sources: Vec<Source>,
-    names: Vec<String>,
-    current: Splitter,
-    index: usize,
-    dialect: Dialect,
-    chunk_size: usize,
-    seq: u64,
-    rows: u64,
-    /// Total size when every input's is known (for progress).
-    pub size: Option<u64>,
-}
-
-impl Inputs {
-    /// Opens the first input (header, first block); the others are opened in turn.
-    pub fn open(sources: Vec<Source>, dialect: &Dialect, chunk_size: usize) -> Result<Inputs> {
-        let first = sources.first().expect("at least one input");
-        let current = Splitter::open(first, dialect, chunk_size)?;
-        // Every header is checked before any work starts (stdin, readable once, when reached).
-        for source in sources
-            .iter()
-            .skip(1)
-            .filter(|s| !matches!(s, Source::Stdin))
-        {
-            check_header(
-                &current,
-                &Splitter::open(source, dialect, 1)?,
-                &first.name(),
-            )?;
-        }
-        let size = sources.iter().map(Source::size).sum::<Option<u64>>();
-        Ok(Inputs {
-            names: sources.iter().map(Source::name).collect(),
-            sources,
-            current,
-            index: 0,
-            dialect: dialect.clone(),
-            chunk_size,
-            seq: 0,
-            rows: 0,
-            size,
-        })
-    }
-
-    /// The first input's splitter (header, sample for inference).
-    pub fn first(&self) -> &Splitter {
-        &self.current
-    }
-
-    /// The names of the inputs, for messages.
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    fn next_chunk(&mut self) -> Result<Option<Chunk>> {
-        loop {
-            if let Some(mut chunk) = self.current.next_chunk()? {
-                chunk.seq = self.seq;
-                chunk.first_row += self.rows;
-                chunk.source = self.index;
-                self.seq += 1;
-                return Ok(Some(chunk));
-            }
-            if self.index + 1 == self.sources.len() {
-                return Ok(None);
-            }
-            self.rows += self.current.next_row;
-            self.index += 1;
-            let next = Splitter::open(&self.sources[self.index], &self.dialect, self.chunk_size)?;
-            check_header(&self.current, &next, &self.names[0])?;
-            self.current = next;
-        }
-    }
-}
-
-/// The header of `next` must equal that of `first` (named `first_name`).
-fn check_header(first: &Splitter, next: &Splitter, first_name: &str) -> Result<()> {
-    let (want, got) = (&first.header().names, &next.header().names);
-    if want == got {
-        return Ok(());
-    }
-    Err(next.data_err(
-        Some(1),
-        format!(
-            "the header differs from {first_name}'s: found {}, expected {}",
-            got.join(","),
-            want.join(",")
-        ),
-    ))
-}
-
-impl Iterator for Inputs {
-    type Item = Result<Chunk>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.next_chunk().transpose()
-    }
-}
-
 impl Iterator for Splitter {
     type Item = Result<Chunk>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_chunk().transpose()
-    }
-}
-
-/// The end of the first record (after its line ending), quote-aware.
-pub fn first_record_end(buf: &[u8], quote: u8) -> Option<usize> {
-    let mut quoted = false;
-    for (i, &b) in buf.iter().enumerate() {
-        if b == quote {
-            quoted = !quoted;
-        } else if b == b'\n' && !quoted {
-            return Some(i + 1);
-        }
-    }
-    None
-}
-
-/// The fields of one record, unquoted (used for the header only).
-pub fn split_fields(record: &[u8], dialect: &Dialect) -> std::result::Result<Vec<String>, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .delimiter(dialect.delimiter)
-        .quote(dialect.quote)
-        .from_reader(record);
-    let mut out = csv::StringRecord::new();
-    match reader.read_record(&mut out) {
-        Ok(_) => Ok(out.iter().map(str::to_string).collect()),
-        Err(e) => Err(match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => "it is not valid UTF-8".to_string(),
-            _ => e.to_string(),
-        }),
     }
 }
 

@@ -1,0 +1,173 @@
+//! Reading the inputs: each source opened, its header taken off, its bytes cut into chunks
+//! of whole records (`splitter.rs`); several inputs read as one stream, numbered across.
+
+mod source;
+mod splitter;
+
+pub use source::Source;
+pub use splitter::Splitter;
+
+use crate::dialect::Dialect;
+use crate::error::Result;
+
+/// A piece of the input made of whole records, as handed to a worker.
+#[derive(Debug)]
+pub struct Chunk {
+    /// 0-based position in the input.
+    pub seq: u64,
+    pub bytes: Vec<u8>,
+    /// 1-based line number of the chunk's first line in the input.
+    pub first_line: u64,
+    /// 0-based index of the chunk's first row among all data rows.
+    pub first_row: u64,
+    /// Number of (non-blank) records in the chunk.
+    pub rows: u64,
+    /// Number of line endings in the chunk.
+    pub lines: u64,
+    /// Which input it comes from (index into the list of inputs).
+    pub source: usize,
+}
+
+impl Chunk {
+    pub fn last_line(&self) -> u64 {
+        self.first_line + self.lines.saturating_sub(1)
+    }
+}
+
+/// The header record: its names and its raw bytes (without BOM and line ending).
+#[derive(Clone, Debug)]
+pub struct Header {
+    pub names: Vec<String>,
+    pub raw: Option<Vec<u8>>,
+}
+
+/// Several inputs read as one stream: the header of each must equal the first one's, and
+/// chunks are numbered across all of them (`seq`, `first_row`), lines within their file.
+pub struct Inputs {
+    sources: Vec<Source>,
+    names: Vec<String>,
+    current: Splitter,
+    index: usize,
+    dialect: Dialect,
+    chunk_size: usize,
+    seq: u64,
+    rows: u64,
+    /// Total size when every input's is known (for progress).
+    pub size: Option<u64>,
+}
+
+impl Inputs {
+    /// Opens the first input (header, first block); the others are opened in turn.
+    pub fn open(sources: Vec<Source>, dialect: &Dialect, chunk_size: usize) -> Result<Inputs> {
+        let first = sources.first().expect("at least one input");
+        let current = Splitter::open(first, dialect, chunk_size)?;
+        // Every header is checked before any work starts (stdin, readable once, when reached).
+        for source in sources
+            .iter()
+            .skip(1)
+            .filter(|s| !matches!(s, Source::Stdin))
+        {
+            check_header(
+                &current,
+                &Splitter::open(source, dialect, 1)?,
+                &first.name(),
+            )?;
+        }
+        let size = sources.iter().map(Source::size).sum::<Option<u64>>();
+        Ok(Inputs {
+            names: sources.iter().map(Source::name).collect(),
+            sources,
+            current,
+            index: 0,
+            dialect: dialect.clone(),
+            chunk_size,
+            seq: 0,
+            rows: 0,
+            size,
+        })
+    }
+
+    /// The first input's splitter (header, sample for inference).
+    pub fn first(&self) -> &Splitter {
+        &self.current
+    }
+
+    /// The names of the inputs, for messages.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        loop {
+            if let Some(mut chunk) = self.current.next_chunk()? {
+                chunk.seq = self.seq;
+                chunk.first_row += self.rows;
+                chunk.source = self.index;
+                self.seq += 1;
+                return Ok(Some(chunk));
+            }
+            if self.index + 1 == self.sources.len() {
+                return Ok(None);
+            }
+            self.rows += self.current.next_row;
+            self.index += 1;
+            let next = Splitter::open(&self.sources[self.index], &self.dialect, self.chunk_size)?;
+            check_header(&self.current, &next, &self.names[0])?;
+            self.current = next;
+        }
+    }
+}
+
+/// The header of `next` must equal that of `first` (named `first_name`).
+fn check_header(first: &Splitter, next: &Splitter, first_name: &str) -> Result<()> {
+    let (want, got) = (&first.header().names, &next.header().names);
+    if want == got {
+        return Ok(());
+    }
+    Err(next.data_err(
+        Some(1),
+        format!(
+            "the header differs from {first_name}'s: found {}, expected {}",
+            got.join(","),
+            want.join(",")
+        ),
+    ))
+}
+
+impl Iterator for Inputs {
+    type Item = Result<Chunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_chunk().transpose()
+    }
+}
+
+/// The end of the first record (after its line ending), quote-aware.
+pub fn first_record_end(buf: &[u8], quote: u8) -> Option<usize> {
+    let mut quoted = false;
+    for (i, &b) in buf.iter().enumerate() {
+        if b == quote {
+            quoted = !quoted;
+        } else if b == b'\n' && !quoted {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// The fields of one record, unquoted (used for the header only).
+pub fn split_fields(record: &[u8], dialect: &Dialect) -> std::result::Result<Vec<String>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .delimiter(dialect.delimiter)
+        .quote(dialect.quote)
+        .from_reader(record);
+    let mut out = csv::StringRecord::new();
+    match reader.read_record(&mut out) {
+        Ok(_) => Ok(out.iter().map(str::to_string).collect()),
+        Err(e) => Err(match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => "it is not valid UTF-8".to_string(),
+            _ => e.to_string(),
+        }),
+    }
+}

@@ -1,0 +1,70 @@
+//! Where an input comes from: a file or standard input, opened with the size when known.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Where the input comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Stdin,
+    File(std::path::PathBuf),
+}
+
+impl Source {
+    pub fn from_arg(arg: &str) -> Source {
+        if arg == "-" {
+            Source::Stdin
+        } else {
+            Source::File(arg.into())
+        }
+    }
+
+    /// The name used in messages.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Stdin => "<stdin>".to_string(),
+            Source::File(p) => p.display().to_string(),
+        }
+    }
+
+    /// The size in bytes of a regular file; `None` for stdin, pipes and devices.
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            Source::Stdin => None,
+            Source::File(p) => std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len()),
+        }
+    }
+
+    /// Opens the input; returns the reader and the size in bytes when it is known.
+    pub(super) fn open(&self) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
+        match self {
+            Source::Stdin => Ok((Box::new(std::io::stdin()), None)),
+            Source::File(path) => open_file(path),
+        }
+    }
+}
+
+fn open_file(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
+    let input_err = |what, source| Error::Input {
+        path: path.display().to_string(),
+        what,
+        source,
+    };
+    let file = File::open(path).map_err(|e| input_err("cannot open", e))?;
+    let meta = file.metadata().map_err(|e| input_err("cannot read", e))?;
+    if meta.is_dir() {
+        return Err(Error::Data {
+            path: path.display().to_string(),
+            line: None,
+            message: "is a directory, expected a CSV file".into(),
+        });
+    }
+    let size = meta.is_file().then_some(meta.len());
+    Ok((Box::new(file), size))
+}
