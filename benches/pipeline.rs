@@ -11,7 +11,7 @@ use dfpar::Request;
 fn apply_request(args: &[&str]) -> Request {
     let argv = ["dfpar", "apply"].iter().chain(args);
     match Cli::try_parse_from(argv).unwrap().command {
-        Command::Apply(a) => a.into_request().unwrap(),
+        Command::Apply(a) => a.into_request(Vec::new()).unwrap(),
         _ => unreachable!("an apply command line"),
     }
 }

@@ -25,16 +25,27 @@ pub enum Family {
 impl Format {
     /// The format asked for, else the one the output's extension names, else CSV.
     pub fn resolve(explicit: Option<Format>, output: Option<&Path>) -> Format {
-        let by_extension = || {
-            let ext = output?.extension()?.to_str()?.to_ascii_lowercase();
-            Some(match ext.as_str() {
-                "tsv" | "tab" => Format::Tsv,
-                "parquet" | "pq" => Format::Parquet,
-                "jsonl" | "ndjson" => Format::Jsonl,
-                _ => Format::Csv,
-            })
-        };
-        explicit.or_else(by_extension).unwrap_or(Format::Csv)
+        explicit
+            .or_else(|| output.and_then(Format::by_extension))
+            .unwrap_or(Format::Csv)
+    }
+
+    /// The format a file's extension names, if it names one.
+    pub fn by_extension(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "tab" => Some(Format::Tsv),
+            "pq" => Some(Format::Parquet),
+            "ndjson" => Some(Format::Jsonl),
+            other => Format::by_name(other),
+        }
+    }
+
+    /// The format named by its usual extension (`csv`, `tsv`, `parquet`, `jsonl`).
+    pub fn by_name(name: &str) -> Option<Format> {
+        [Format::Csv, Format::Tsv, Format::Parquet, Format::Jsonl]
+            .into_iter()
+            .find(|f| f.extension() == name)
     }
 
     /// The usual file extension.

@@ -8,7 +8,7 @@ use polars::prelude::*;
 use crate::dialect::Dialect;
 
 /// What polars' inference found a column to hold in the first rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Inferred {
     Integer,
     Float,

@@ -19,6 +19,7 @@ pub mod progress;
 pub mod read;
 pub mod records;
 pub mod request;
+pub mod shard;
 pub mod sink;
 pub mod write;
 

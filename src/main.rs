@@ -20,15 +20,18 @@ fn main() -> ExitCode {
     }
     remove_outputs_on_interrupt();
     let result = match cli.command {
-        Command::Apply(args) => args.into_request().and_then(|r| dfpar::apply(&r)),
+        Command::Apply(args) => {
+            let apply = matches.subcommand_matches("apply").expect("apply");
+            let given = cli::given_args(apply, &cli::NOT_RECORDED);
+            args.into_request(given).and_then(|r| dfpar::apply(&r))
+        }
         Command::Bench(args) => {
-            let bench = matches
-                .subcommand_matches("bench")
-                .expect("the bench subcommand");
-            let child = cli::child_args(bench);
+            let bench = matches.subcommand_matches("bench").expect("bench");
+            let child = cli::given_args(bench, &cli::SET_PER_CASE);
             args.into_options(child)
                 .and_then(|o| dfpar::bench::bench(&o))
         }
+        Command::Merge(args) => dfpar::shard::merge::merge(&args.into_options()),
         Command::Gen(args) => dfpar::gen::gen(&args.into_options()),
         Command::List => print(&dfpar::list_text()),
         Command::Info => print(&dfpar::info_text()),

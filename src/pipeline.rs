@@ -281,6 +281,7 @@ mod tests {
                 rows: 1,
                 lines: 1,
                 source: 0,
+                offset: 0,
             })
         })
     }

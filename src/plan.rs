@@ -39,8 +39,9 @@ pub struct Plan {
     /// The names of the parsed columns, in slot order.
     pub parsed_names: Vec<String>,
     pub expr_input: ExprInput,
-    /// The input's column names.
+    /// The input's column names, and what their first rows hold.
     pub names: Vec<String>,
+    pub kinds: Vec<Inferred>,
     /// The input's columns as polars types (for typed output and expressions).
     pub schema: SchemaRef,
 }
@@ -73,6 +74,7 @@ impl Plan {
             parsed,
             expr_input,
             names: names.to_vec(),
+            kinds: kinds.to_vec(),
             schema: std::sync::Arc::new(schema),
         })
     }

@@ -37,6 +37,55 @@ pub fn last_record_end(buf: &[u8], quote: u8) -> Option<usize> {
     best
 }
 
+/// The position just after the first line ending at or after `from` that closes a record,
+/// given that `buf` starts at a record boundary; `None` when `buf` holds none.
+pub fn record_end_from(buf: &[u8], from: usize, quote: u8) -> Option<usize> {
+    let newline_in = |a: usize, b: usize| -> Option<usize> {
+        let a = a.max(from);
+        if a >= b {
+            return None;
+        }
+        memchr(b'\n', &buf[a..b]).map(|i| a + i + 1)
+    };
+    let mut quoted = false;
+    let mut segment = 0;
+    for q in memchr_iter(quote, buf) {
+        if !quoted {
+            if let Some(end) = newline_in(segment, q) {
+                return Some(end);
+            }
+        }
+        quoted = !quoted;
+        segment = q + 1;
+    }
+    match quoted {
+        true => None,
+        false => newline_in(segment, buf.len()),
+    }
+}
+
+/// The end of the first `n` records of `buf` (all of it when it holds fewer), after the
+/// line ending of the last.
+pub fn end_of_records(buf: &[u8], n: usize, delimiter: u8, quote: u8) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let mut seen = 0;
+    let mut end = buf.len();
+    let _ = for_each_record(buf, delimiter, quote, |r| {
+        seen += 1;
+        if seen < n {
+            return Ok(());
+        }
+        end = buf[r.end..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(buf.len(), |i| r.end + i + 1);
+        Err(())
+    });
+    end
+}
+
 /// Lines and rows in a chunk of whole records: `(line endings, non-blank records)`.
 /// Quote-free chunks are counted with vectorizable loops; others with the full scan.
 pub fn count_lines_and_rows(chunk: &[u8], delimiter: u8, quote: u8) -> (u64, u64) {
@@ -233,6 +282,17 @@ mod tests {
         assert_eq!(last_record_end(b"a,\"b\nc\"\nd", b'"'), Some(8));
         assert_eq!(last_record_end(b"a,\"b\nc", b'"'), None);
         assert_eq!(last_record_end(b"abc", b'"'), None);
+    }
+
+    #[test]
+    fn record_end_from_skips_newlines_inside_quotes() {
+        let buf = b"a,b\nc,\"d\ne\"\nf\n";
+        assert_eq!(record_end_from(buf, 0, b'"'), Some(4));
+        assert_eq!(record_end_from(buf, 4, b'"'), Some(12));
+        assert_eq!(record_end_from(buf, 7, b'"'), Some(12));
+        assert_eq!(record_end_from(buf, 12, b'"'), Some(14));
+        assert_eq!(record_end_from(buf, 14, b'"'), None);
+        assert_eq!(record_end_from(b"a,\"b\nc", 0, b'"'), None);
     }
 
     #[test]

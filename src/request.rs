@@ -13,6 +13,7 @@ use crate::functions::{self, Args, Builtin, Kind};
 use crate::pipeline::Settings;
 use crate::progress::When;
 use crate::read::Source;
+use crate::shard::Shard;
 
 /// A checked `dfpar apply` request.
 #[derive(Clone, Debug)]
@@ -31,6 +32,10 @@ pub struct Request {
     pub bad_rows: BadRows,
     /// Row mode: write only the new columns.
     pub only_results: bool,
+    /// `--shard`: this run processes one shard of its one input file.
+    pub shard: Option<Shard>,
+    /// The options that shape the result, as given (recorded in a shard's manifest).
+    pub options: Vec<String>,
 }
 
 /// Inputs read as one stream, and where their result goes.
@@ -288,6 +293,33 @@ impl Request {
         {
             return Err(Error::usage("--cmd output is CSV: --format csv only"));
         }
+        if self.shard.is_some() {
+            self.check_shard()?;
+        }
         Ok(self)
+    }
+
+    /// A shard reads one file and writes a part file that merge can join exactly.
+    fn check_shard(&self) -> Result<()> {
+        let why = match (&self.runs[..], &self.work) {
+            _ if self.output_dir.is_some() => {
+                "--shard writes one part: give -o PART, not --output-dir"
+            }
+            ([run], _) if run.inputs.len() != 1 => "--shard takes one input file",
+            ([run], _) if run.inputs[0] == Source::Stdin => {
+                "--shard needs a file: each shard seeks to its own byte range, which standard input cannot do"
+            }
+            ([run], _) if run.output.is_none() => {
+                "--shard needs -o PART: the shard's own file, for dfpar merge"
+            }
+            (_, Work::Command(_)) => {
+                "--cmd cannot be sharded: a command's result per chunk cannot be merged into a single run's"
+            }
+            (_, Work::Columns { exprs, .. }) if !exprs.is_empty() => {
+                "--expr in --by column cannot be sharded: an expression over a whole column has no mergeable state"
+            }
+            _ => return Ok(()),
+        };
+        Err(Error::usage(why))
     }
 }

@@ -65,6 +65,15 @@ impl ReduceJob for ColumnJob<'_> {
         Ok((moments, whole))
     }
 
+    fn save(&self, (moments, _): ColumnState) -> serde_json::Value {
+        serde_json::to_value(moments).expect("moments are JSON")
+    }
+
+    fn load(&self, saved: serde_json::Value, _: u64) -> Result<ColumnState> {
+        let moments = serde_json::from_value(saved).map_err(|e| saved_err(&e))?;
+        Ok((moments, Vec::new()))
+    }
+
     fn finish(&self, state: Option<ColumnState>) -> Result<(Batch<'static>, Layout)> {
         let n = self.env.plan.parsed.len();
         let (total, whole) = state.unwrap_or_else(|| (vec![Moments::default(); n], Vec::new()));
@@ -79,6 +88,15 @@ impl ReduceJob for ColumnJob<'_> {
                 .map_err(|e| Error::Internal(e.to_string()))?;
         }
         Ok((Batch::table(table), self.env.layout(true)))
+    }
+}
+
+/// A saved state that cannot be read back.
+pub(super) fn saved_err(e: &serde_json::Error) -> Error {
+    Error::Data {
+        path: "<part>".into(),
+        line: None,
+        message: format!("the saved state cannot be read: {e}"),
     }
 }
 

@@ -8,7 +8,7 @@ use super::Env;
 use crate::error::{Error, Result};
 use crate::functions::frame::{AnyFrameFunction, Partition, State, Table};
 use crate::functions::Function;
-use crate::parse::Parsed;
+use crate::parse::{Parsed, Rows};
 use crate::read::Chunk;
 use crate::sink::{Batch, Layout};
 
@@ -37,13 +37,26 @@ impl ReduceJob for FrameJob<'_> {
     fn partial(&self, chunk: &Chunk, parsed: Parsed) -> Result<State> {
         Ok(self.function.partial(&Partition {
             columns: &parsed.columns,
-            records: parsed.records.iter().map(|r| r.of(&chunk.bytes)).collect(),
-            first_row: chunk.first_row,
+            bytes: &chunk.bytes,
+            spans: &parsed.records,
+            rows: &self.env.reader.rows(chunk, &parsed),
+            source: chunk.source,
+            offset: chunk.offset,
         }))
     }
 
     fn merge(&self, a: State, b: State) -> Result<State> {
         Ok(self.function.merge(a, b))
+    }
+
+    fn save(&self, state: State) -> serde_json::Value {
+        self.function.save(state)
+    }
+
+    fn load(&self, saved: serde_json::Value, rows: u64) -> Result<State> {
+        self.function
+            .load(saved, rows)
+            .map_err(|e| super::column::saved_err(&e))
     }
 
     fn finish(&self, state: Option<State>) -> Result<(Batch<'static>, Layout)> {
@@ -56,8 +69,11 @@ impl ReduceJob for FrameJob<'_> {
                 .collect();
             self.function.partial(&Partition {
                 columns: &columns,
-                records: Vec::new(),
-                first_row: 0,
+                bytes: &[],
+                spans: &[],
+                rows: &Rows::From(0),
+                source: 0,
+                offset: 0,
             })
         });
         let table = self

@@ -1,6 +1,8 @@
 //! Reading a chunk in a worker: the parser's pass, its failures turned into messages that
 //! name the file, line and column, the skipped rows, the rows' input numbers.
 
+use std::sync::Arc;
+
 use polars::prelude::*;
 
 use crate::dialect::Dialect;
@@ -9,7 +11,9 @@ use crate::infer;
 use crate::parse::{self, ParseError, Parsed, Parser};
 use crate::plan::Plan;
 use crate::read::Chunk;
+use crate::records;
 use crate::request::BadRows;
+use crate::shard::LineBase;
 use crate::sink::{rejects, RejectLines, Rows};
 
 /// What every job needs to read a chunk.
@@ -21,6 +25,8 @@ pub(super) struct Reader {
     parser: Parser,
     /// Write the skipped rows' text (there is a rejects file).
     reject_text: bool,
+    /// What the chunks' line numbers count from.
+    line_base: Arc<LineBase>,
 }
 
 impl Reader {
@@ -31,6 +37,7 @@ impl Reader {
         selected: &[usize],
         dialect: &Dialect,
         bad_rows: &BadRows,
+        line_base: Arc<LineBase>,
     ) -> Reader {
         let skip = matches!(bad_rows, BadRows::Skip { .. });
         Reader {
@@ -39,7 +46,13 @@ impl Reader {
             width: names.len(),
             parser: Parser::new(names, selected, dialect).skipping_bad_rows(skip),
             reject_text: matches!(bad_rows, BadRows::Skip { rejects: Some(_) }),
+            line_base,
         }
+    }
+
+    /// The input line number of line `line` of the chunks.
+    fn line(&self, line: u64) -> u64 {
+        line + self.line_base.get()
     }
 
     pub(super) fn data_err(&self, source: usize, line: Option<u64>, message: String) -> Error {
@@ -53,8 +66,8 @@ impl Reader {
     pub(super) fn chunk_err(&self, chunk: &Chunk, message: impl std::fmt::Display) -> Error {
         Error::Function {
             path: self.paths[chunk.source].clone(),
-            first_line: chunk.first_line,
-            last_line: chunk.last_line(),
+            first_line: self.line(chunk.first_line),
+            last_line: self.line(chunk.last_line()),
             message: message.to_string(),
         }
     }
@@ -69,12 +82,12 @@ impl Reader {
         self.parser.parse(bytes).map_err(|e| match e {
             ParseError::Ragged { line, found } => self.data_err(
                 source,
-                Some(first_line + line),
+                Some(self.line(first_line + line)),
                 format!("expected {} fields, found {found}", self.width),
             ),
             ParseError::NotNumber { line, column, text } => self.data_err(
                 source,
-                Some(first_line + line),
+                Some(self.line(first_line + line)),
                 format!(
                     "column '{}': '{text}' {}",
                     self.parser.name(column),
@@ -101,7 +114,8 @@ impl Reader {
         let path = &self.paths[chunk.source];
         let lines = rejects::lines(
             path,
-            chunk,
+            self.line(chunk.first_line),
+            &chunk.bytes,
             &parsed.rejected,
             self.width,
             &self.dialect,
@@ -118,9 +132,10 @@ impl Reader {
         first_line: u64,
         n: usize,
     ) -> Result<Vec<infer::Inferred>> {
+        let d = &self.dialect;
+        let sample = &sample[..records::end_of_records(sample, n, d.delimiter, d.quote)];
         let parsed = self.parse(sample, 0, first_line)?;
-        let first = &parsed.records[..n.min(parsed.records.len())];
-        infer::infer(&parse::lines(sample, first), self.width, &self.dialect)
+        infer::infer(&parse::lines(sample, &parsed.records), self.width, d)
             .map_err(|e| self.data_err(0, None, format!("cannot read the first rows: {e}")))
     }
 

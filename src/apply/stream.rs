@@ -33,6 +33,7 @@ static EMPTY: Chunk = Chunk {
     rows: 0,
     lines: 0,
     source: 0,
+    offset: 0,
 };
 
 /// Something to do with the encoder and the sink of the run's format.

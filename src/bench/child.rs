@@ -159,7 +159,7 @@ mod tests {
     fn parse_apply(argv: &[OsString]) -> Request {
         let full = std::iter::once(OsString::from("dfpar")).chain(argv.iter().cloned());
         match Cli::try_parse_from(full).unwrap().command {
-            Cmd::Apply(a) => a.into_request().unwrap(),
+            Cmd::Apply(a) => a.into_request(Vec::new()).unwrap(),
             other => panic!("not apply: {other:?}"),
         }
     }

@@ -70,17 +70,37 @@ pub const BUILTINS: &[Builtin] = &[
 
 /// The mergeable state of one column: counts, sums, extremes and the stable mean and
 /// sum of squared deviations (Chan et al.), so any split of a column gives one answer.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Saved (for `--shard`) with every float as its bit pattern: exact, infinities and NaN too.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Moments {
     pub count: u64,
     pub nulls: u64,
+    #[serde(with = "bits")]
     pub sum: f64,
+    #[serde(with = "bits")]
     pub sum_sq: f64,
+    #[serde(with = "bits")]
     pub mean: f64,
     /// Sum of squared deviations from the mean.
+    #[serde(with = "bits")]
     pub m2: f64,
+    #[serde(with = "bits")]
     pub min: f64,
+    #[serde(with = "bits")]
     pub max: f64,
+}
+
+/// An f64 as its bit pattern.
+mod bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(v.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        u64::deserialize(d).map(f64::from_bits)
+    }
 }
 
 impl Default for Moments {

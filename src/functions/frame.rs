@@ -4,9 +4,12 @@
 use std::any::Any;
 
 use polars::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use super::column::Moments;
 use super::{Builtin, Function, Kind, Param, ParamType};
+use crate::parse::{Rows, Span};
 
 pub const BUILTINS: &[Builtin] = &[
     Builtin {
@@ -47,10 +50,35 @@ pub const BUILTINS: &[Builtin] = &[
 pub struct Partition<'a> {
     /// The selected columns, parsed.
     pub columns: &'a [Float64Chunked],
-    /// The raw bytes of each record, in order.
-    pub records: Vec<&'a [u8]>,
-    /// Index of the partition's first row in the whole input.
-    pub first_row: u64,
+    /// The records: where each lies in `bytes`.
+    pub bytes: &'a [u8],
+    pub spans: &'a [Span],
+    /// Each record's input row number.
+    pub rows: &'a Rows,
+    /// Which input the partition comes from, and the byte offset of `bytes` in it.
+    pub source: usize,
+    pub offset: u64,
+}
+
+impl Partition<'_> {
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The raw bytes of record `i`.
+    pub fn record(&self, i: usize) -> &[u8] {
+        self.spans[i].of(self.bytes)
+    }
+
+    /// Where record `i` is in the input: the same however the input is cut into chunks
+    /// or shards.
+    pub fn place(&self, i: usize) -> (usize, u64) {
+        (self.source, self.offset + u64::from(self.spans[i].start))
+    }
 }
 
 /// The finished result: a table of values, or input records kept whole with their row.
@@ -61,14 +89,20 @@ pub enum Table {
 
 /// A frame function: a state per partition, states merged pairwise, the merged state
 /// finished into a table (given the selected columns' names and the input's width).
+/// States are saved as JSON by shards (`--shard`) and merged by `dfpar merge`.
 pub trait FrameFunction: Send + Sync + 'static {
-    type State: Send + 'static;
+    type State: Send + Serialize + DeserializeOwned + 'static;
     fn partial(&self, p: &Partition) -> Self::State;
     fn merge(&self, a: Self::State, b: Self::State) -> Self::State;
     fn finish(&self, state: Self::State, names: &[String], width: usize) -> PolarsResult<Table>;
     /// True when the function reads parsed column values (not only the records).
     fn reads_columns(&self) -> bool {
         false
+    }
+    /// The state with the row numbers it holds moved on by `rows` (a shard's rows are
+    /// numbered from its own first row).
+    fn shift_rows(&self, state: Self::State, _rows: u64) -> Self::State {
+        state
     }
 }
 
@@ -94,9 +128,20 @@ pub trait AnyFrameFunction: Send + Sync {
     fn merge(&self, a: State, b: State) -> State;
     fn finish(&self, state: State, names: &[String], width: usize) -> PolarsResult<Table>;
     fn reads_columns(&self) -> bool;
+    fn save(&self, state: State) -> serde_json::Value;
+    fn load(&self, saved: serde_json::Value, shift_rows: u64) -> serde_json::Result<State>;
 }
 
 impl<F: FrameFunction> AnyFrameFunction for F {
+    fn save(&self, state: State) -> serde_json::Value {
+        serde_json::to_value(state.into::<F::State>()).expect("frame states are JSON")
+    }
+
+    fn load(&self, saved: serde_json::Value, shift_rows: u64) -> serde_json::Result<State> {
+        let state = serde_json::from_value(saved)?;
+        Ok(State::of(self.shift_rows(state, shift_rows)))
+    }
+
     fn partial(&self, p: &Partition) -> State {
         State::of(FrameFunction::partial(self, p))
     }
@@ -121,7 +166,7 @@ impl FrameFunction for Shape {
     type State = u64;
 
     fn partial(&self, p: &Partition) -> u64 {
-        p.records.len() as u64
+        p.len() as u64
     }
 
     fn merge(&self, a: u64, b: u64) -> u64 {
@@ -183,7 +228,8 @@ impl FrameFunction for Describe {
     }
 }
 
-/// `sample`: the `n` rows with the smallest keys of a hash of (seed, row index).
+/// `sample`: the `n` rows with the smallest keys of a hash of the seed and each record's
+/// place in the input (input index, byte offset).
 struct Sample {
     n: usize,
     seed: u64,
@@ -196,16 +242,19 @@ impl FrameFunction for Sample {
     type State = Kept;
 
     fn partial(&self, p: &Partition) -> Kept {
-        let mut kept: Kept = p
-            .records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let row = p.first_row + i as u64;
-                (row_key(self.seed, row), row, r.to_vec())
+        let mut kept: Kept = (0..p.len())
+            .map(|i| {
+                let (source, offset) = p.place(i);
+                let key = row_key(row_key(self.seed, source as u64), offset);
+                (key, p.rows.get(i), p.record(i).to_vec())
             })
             .collect();
         keep_smallest(&mut kept, self.n);
+        kept
+    }
+
+    fn shift_rows(&self, mut kept: Kept, rows: u64) -> Kept {
+        kept.iter_mut().for_each(|(_, row, _)| *row += rows);
         kept
     }
 
@@ -231,12 +280,12 @@ fn keep_smallest(kept: &mut Kept, n: usize) {
     }
 }
 
-/// A pseudo-random key for a row, fixed by the seed and the row's index alone, so the
-/// sample does not depend on how the input was cut into chunks (SplitMix64 finalizer).
-fn row_key(seed: u64, row: u64) -> u64 {
+/// A pseudo-random key for a value (a record's place), fixed by the seed and the value
+/// alone, so the sample does not depend on how the input was cut (SplitMix64 finalizer).
+fn row_key(seed: u64, value: u64) -> u64 {
     let mut z = seed
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(row)
+        .wrapping_add(value)
         .wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

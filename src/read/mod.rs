@@ -7,8 +7,12 @@ mod splitter;
 pub use source::Source;
 pub use splitter::Splitter;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use crate::dialect::Dialect;
 use crate::error::Result;
+use crate::shard::{Shard, Start};
 
 /// A piece of the input made of whole records, as handed to a worker.
 #[derive(Debug)]
@@ -16,9 +20,11 @@ pub struct Chunk {
     /// 0-based position in the input.
     pub seq: u64,
     pub bytes: Vec<u8>,
-    /// 1-based line number of the chunk's first line in the input.
+    /// 1-based line number of the chunk's first line in the input (in a shard whose
+    /// start was found fast, in the shard: see `Splitter::line_base`).
     pub first_line: u64,
-    /// 0-based index of the chunk's first row among all data rows.
+    /// 0-based index of the chunk's first row among all data rows (in a shard, among
+    /// the shard's rows).
     pub first_row: u64,
     /// Number of (non-blank) records in the chunk.
     pub rows: u64,
@@ -26,6 +32,8 @@ pub struct Chunk {
     pub lines: u64,
     /// Which input it comes from (index into the list of inputs).
     pub source: usize,
+    /// The byte offset of its first byte in that input.
+    pub offset: u64,
 }
 
 impl Chunk {
@@ -54,6 +62,16 @@ pub struct Inputs {
     rows: u64,
     /// Total size when every input's is known (for progress).
     pub size: Option<u64>,
+    /// How far the chunks handed out reach.
+    pub reached: Arc<Reached>,
+}
+
+/// How far the chunks handed out reach: the offset after the last one (in its input) and
+/// the data rows in them all.
+#[derive(Debug, Default)]
+pub struct Reached {
+    pub offset: AtomicU64,
+    pub rows: AtomicU64,
 }
 
 impl Inputs {
@@ -74,7 +92,34 @@ impl Inputs {
             )?;
         }
         let size = sources.iter().map(Source::size).sum::<Option<u64>>();
-        Ok(Inputs {
+        Ok(Inputs::of(sources, current, dialect, chunk_size, size))
+    }
+
+    /// Opens shard `shard` of the one file `source` (see [`Splitter::open_shard`]).
+    pub fn open_shard(
+        source: Source,
+        dialect: &Dialect,
+        chunk_size: usize,
+        shard: Shard,
+        exact: bool,
+    ) -> Result<(Inputs, Start)> {
+        let (current, start) = Splitter::open_shard(&source, dialect, chunk_size, shard, exact)?;
+        let size = current
+            .size
+            .map(|size| shard.range(size).1.saturating_sub(start.offset));
+        let inputs = Inputs::of(vec![source], current, dialect, chunk_size, size);
+        inputs.reached.offset.store(start.offset, Ordering::Relaxed);
+        Ok((inputs, start))
+    }
+
+    fn of(
+        sources: Vec<Source>,
+        current: Splitter,
+        dialect: &Dialect,
+        chunk_size: usize,
+        size: Option<u64>,
+    ) -> Inputs {
+        Inputs {
             names: sources.iter().map(Source::name).collect(),
             sources,
             current,
@@ -84,7 +129,8 @@ impl Inputs {
             seq: 0,
             rows: 0,
             size,
-        })
+            reached: Arc::default(),
+        }
     }
 
     /// The first input's splitter (header, sample for inference).
@@ -104,6 +150,11 @@ impl Inputs {
                 chunk.first_row += self.rows;
                 chunk.source = self.index;
                 self.seq += 1;
+                let reached = &self.reached;
+                reached
+                    .offset
+                    .store(self.current.offset(), Ordering::Relaxed);
+                reached.rows.fetch_add(chunk.rows, Ordering::Relaxed);
                 return Ok(Some(chunk));
             }
             if self.index + 1 == self.sources.len() {

@@ -22,6 +22,14 @@ impl Source {
         }
     }
 
+    /// The file's path (`None` for standard input).
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Source::Stdin => None,
+            Source::File(p) => Some(p),
+        }
+    }
+
     /// The name used in messages.
     pub fn name(&self) -> String {
         match self {

@@ -1,12 +1,16 @@
 //! The splitter: reads one input in blocks, takes the header off the first one, and cuts
 //! the rest into chunks of whole records, each numbered in sequence.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
 
 use super::{first_record_end, split_fields, Chunk, Header, Source};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::records;
+use crate::shard::{self, LineBase, Shard, Start};
 
 /// Bytes read before the first chunk is cut, for schema inference.
 const SAMPLE_BYTES: usize = 1 << 20;
@@ -26,6 +30,15 @@ pub struct Splitter {
     next_line: u64,
     pub(super) next_row: u64,
     header: Option<Header>,
+    /// The input offset of `pending[head]`.
+    offset: u64,
+    /// A shard's end: records that start at or after this offset are not handed out.
+    end: Option<u64>,
+    /// A shard's copy of the input's first records, for inference, and their first line.
+    sample: Option<Vec<u8>>,
+    sample_line: u64,
+    /// What line numbers count from (a shard's lines, from its first record).
+    pub line_base: Arc<LineBase>,
     /// Total size of the input when known (for progress).
     pub size: Option<u64>,
     /// Bytes of the input consumed by the header and BOM.
@@ -59,6 +72,11 @@ impl Splitter {
             next_line: 1,
             next_row: 0,
             header: None,
+            offset: 0,
+            end: None,
+            sample: None,
+            sample_line: 1,
+            line_base: Arc::new(LineBase::none()),
             size,
             header_bytes: 0,
         };
@@ -69,12 +87,14 @@ impl Splitter {
         }
         if s.pending.starts_with(b"\xEF\xBB\xBF") {
             s.head = 3;
+            s.offset = 3;
             s.header_bytes = 3;
             if s.rest().is_empty() {
                 return Err(s.data_err(None, "the input is empty (expected a CSV header)"));
             }
         }
         s.header = Some(s.read_header()?);
+        s.sample_line = s.next_line;
         while !s.eof && records::last_record_end(s.rest(), s.dialect.quote).is_none() {
             let want = s.rest().len() * 2;
             s.fill(want)?;
@@ -82,9 +102,68 @@ impl Splitter {
         Ok(s)
     }
 
-    /// The 1-based line number where the next chunk starts.
-    pub fn next_line(&self) -> u64 {
-        self.next_line
+    /// Opens shard `shard` of the file `source`: the header and the sample come from the
+    /// start of the file; the chunks hold the records that start in the shard's byte range
+    /// (its start found by counting the quotes before it when `exact`).
+    pub fn open_shard(
+        source: &Source,
+        dialect: &Dialect,
+        chunk_size: usize,
+        shard: Shard,
+        exact: bool,
+    ) -> Result<(Splitter, Start)> {
+        let mut s = Splitter::open(source, dialect, chunk_size)?;
+        let (Source::File(path), Some(size)) = (source, s.size) else {
+            return Err(s.data_err(
+                None,
+                "--shard needs a regular file: each shard reads its own byte range of it",
+            ));
+        };
+        let (from, end) = shard.range(size);
+        let fast = (!exact).then_some(s.chunk_size.max(SAMPLE_BYTES));
+        let header_lines = s.next_line - 1;
+        let start = shard::find_start(path, from, s.offset, header_lines, dialect.quote, fast)?;
+        s.sample = Some(s.sample().to_vec());
+        s.seek(path, start.offset)?;
+        s.end = Some(end);
+        s.next_row = 0;
+        (s.next_line, s.line_base) = match start.lines_before {
+            Some(lines) => (lines + 1, Arc::new(LineBase::none())),
+            None => (1, Arc::new(LineBase::lazy(path.clone(), start.offset))),
+        };
+        Ok((s, start))
+    }
+
+    /// Moves on to offset `to` (a record start): within the bytes read, or by seeking.
+    fn seek(&mut self, path: &Path, to: u64) -> Result<()> {
+        let ahead = to - self.offset;
+        if ahead <= self.rest().len() as u64 {
+            self.head += ahead as usize;
+        } else {
+            let input_err = |source| Error::Input {
+                path: self.path.clone(),
+                what: "cannot read",
+                source,
+            };
+            let mut file = File::open(path).map_err(input_err)?;
+            file.seek(SeekFrom::Start(to)).map_err(input_err)?;
+            self.reader = Box::new(file);
+            self.pending.clear();
+            self.head = 0;
+            self.eof = false;
+        }
+        self.offset = to;
+        Ok(())
+    }
+
+    /// The 1-based line number where the sample starts (the line after the header).
+    pub fn sample_line(&self) -> u64 {
+        self.sample_line
+    }
+
+    /// The input offset where the next chunk starts.
+    pub fn offset(&self) -> u64 {
+        self.offset
     }
 
     pub fn path(&self) -> &str {
@@ -99,6 +178,9 @@ impl Splitter {
 
     /// The first block's whole records, for schema inference.
     pub fn sample(&self) -> &[u8] {
+        if let Some(sample) = &self.sample {
+            return sample;
+        }
         let rest = self.rest();
         let end = if self.eof {
             rest.len()
@@ -116,7 +198,7 @@ impl Splitter {
     pub(super) fn data_err(&self, line: Option<u64>, message: impl Into<String>) -> Error {
         Error::Data {
             path: self.path.clone(),
-            line,
+            line: line.map(|l| l + self.line_base.get()),
             message: message.into(),
         }
     }
@@ -197,11 +279,57 @@ impl Splitter {
         self.next_line += lines;
         self.header_bytes += end as u64;
         self.head += end;
+        self.offset += end as u64;
         Ok(Header { names, raw })
     }
 
     /// The next chunk of whole records, or `None` at the end of the input.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        if self.end.is_some_and(|end| self.offset >= end) {
+            return Ok(None);
+        }
+        let mut cut = self.cut()?;
+        if let Some(end) = self.end.filter(|&end| self.offset + cut as u64 > end) {
+            cut = self.cut_at_end(end)?;
+        }
+        if cut == 0 {
+            return Ok(None);
+        }
+        if cut > u32::MAX as usize {
+            let line = self.next_line;
+            return Err(self.data_err(Some(line), "a record of 4 GiB or more cannot be processed"));
+        }
+        let offset = self.offset;
+        let bytes = if self.head == 0 && cut * 2 >= self.pending.len() {
+            // The usual case: the chunk is most of the buffer; keep the short tail.
+            let tail = self.pending.split_off(cut);
+            std::mem::replace(&mut self.pending, tail)
+        } else {
+            let b = self.pending[self.head..self.head + cut].to_vec();
+            self.head += cut;
+            b
+        };
+        self.offset += cut as u64;
+        let (lines, rows) =
+            records::count_lines_and_rows(&bytes, self.dialect.delimiter, self.dialect.quote);
+        let chunk = Chunk {
+            seq: self.seq,
+            bytes,
+            first_line: self.next_line,
+            first_row: self.next_row,
+            rows,
+            lines,
+            source: 0,
+            offset,
+        };
+        self.seq += 1;
+        self.next_line += lines;
+        self.next_row += rows;
+        Ok(Some(chunk))
+    }
+
+    /// Where the next chunk ends: after the last whole record of about `chunk_size` bytes.
+    fn cut(&mut self) -> Result<usize> {
         let quote = self.dialect.quote;
         let mut want = self.chunk_size;
         let cut = loop {
@@ -225,37 +353,23 @@ impl Splitter {
             // A record longer than the chunk: grow the chunk rather than cut the record.
             want = want.saturating_mul(2);
         };
-        if cut == 0 {
-            return Ok(None);
+        Ok(cut)
+    }
+
+    /// Where a shard's last chunk ends: after the record that holds byte `end - 1`.
+    fn cut_at_end(&mut self, end: u64) -> Result<usize> {
+        let from = (end - self.offset - 1) as usize;
+        let mut want = from + 1;
+        loop {
+            self.fill(want)?;
+            if let Some(cut) = records::record_end_from(self.rest(), from, self.dialect.quote) {
+                return Ok(cut);
+            }
+            if self.eof {
+                return Ok(self.rest().len());
+            }
+            want = self.rest().len() * 2;
         }
-        if cut > u32::MAX as usize {
-            let line = self.next_line;
-            return Err(self.data_err(Some(line), "a record of 4 GiB or more cannot be processed"));
-        }
-        let bytes = if self.head == 0 && cut * 2 >= self.pending.len() {
-            // The usual case: the chunk is most of the buffer; keep the short tail.
-            let tail = self.pending.split_off(cut);
-            std::mem::replace(&mut self.pending, tail)
-        } else {
-            let b = self.pending[self.head..self.head + cut].to_vec();
-            self.head += cut;
-            b
-        };
-        let (lines, rows) =
-            records::count_lines_and_rows(&bytes, self.dialect.delimiter, self.dialect.quote);
-        let chunk = Chunk {
-            seq: self.seq,
-            bytes,
-            first_line: self.next_line,
-            first_row: self.next_row,
-            rows,
-            lines,
-            source: 0,
-        };
-        self.seq += 1;
-        self.next_line += lines;
-        self.next_row += rows;
-        Ok(Some(chunk))
     }
 }
 

@@ -7,7 +7,6 @@ use crate::dialect::Dialect;
 use crate::encode;
 use crate::error::Result;
 use crate::parse::Rejected;
-use crate::read::Chunk;
 use crate::write::Output;
 
 /// The skipped rows of one chunk: how many, and their lines for the rejects file.
@@ -67,11 +66,12 @@ impl Rejects {
     }
 }
 
-/// The rejected records of `chunk` (of input `path`) as lines of the rejects file, or
-/// only their count when `text` is false.
+/// The rejected records of a chunk of input `path` (`bytes`, from line `first_line`) as
+/// lines of the rejects file, or only their count when `text` is false.
 pub fn lines(
     path: &str,
-    chunk: &Chunk,
+    first_line: u64,
+    bytes: &[u8],
     rejected: &[Rejected],
     width: usize,
     d: &Dialect,
@@ -83,9 +83,9 @@ pub fn lines(
         let reason = format!("expected {width} fields, found {}", r.found);
         let fields = [
             path.as_bytes(),
-            num.format(chunk.first_line + r.line).as_bytes(),
+            num.format(first_line + r.line).as_bytes(),
             reason.as_bytes(),
-            r.span.of(&chunk.bytes),
+            r.span.of(bytes),
         ];
         for (i, f) in fields.iter().enumerate() {
             if i > 0 {

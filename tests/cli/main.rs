@@ -7,4 +7,5 @@ mod builtins;
 mod common;
 mod engine;
 mod reliability;
+mod shard;
 mod user_functions;
