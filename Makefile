@@ -3,7 +3,7 @@ CARGO ?= cargo
 BIN := target/release/dfpar
 OUT := out
 
-.PHONY: all build run test lint bench bench-criterion soak dist clean
+.PHONY: all build run test test-slurm lint bench bench-criterion soak dist clean
 
 all: build
 
@@ -17,8 +17,18 @@ run: build
 	@echo "wrote $(OUT)/sample_count_range.csv:"
 	@head -5 $(OUT)/sample_count_range.csv
 
+# The tests, and first what they need beyond the Rust toolchain (tests/deps.sh).
 test:
+	tests/deps.sh
 	$(CARGO) test
+
+# Sharding on a real (single-node) Slurm cluster: installs Debian's slurm and munge, starts
+# the daemons under $(SLURM_DIR) without systemd, runs tests/slurm/shards.sh, stops them.
+SLURM_DIR ?= /tmp/dfpar-slurm
+test-slurm:
+	$(CARGO) build
+	tests/slurm/cluster.sh install
+	tests/slurm/cluster.sh run $(SLURM_DIR) -- tests/slurm/shards.sh target/debug/dfpar
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -12,6 +12,7 @@ pub mod format;
 pub mod functions;
 pub mod gen;
 pub mod infer;
+pub mod jobs;
 pub mod parse;
 pub mod pipeline;
 pub mod plan;
@@ -27,11 +28,6 @@ pub use apply::apply;
 pub use error::{Error, Result};
 pub use request::Request;
 
-/// The cores this process may use: the default `--jobs`.
-pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// The table `dfpar list` prints: kind, signature and description of every builtin.
 pub fn list_text() -> String {
     let rows: Vec<(String, String, &str)> = functions::builtins()
@@ -46,11 +42,13 @@ pub fn list_text() -> String {
 }
 
 /// What `dfpar info` prints.
-pub fn info_text() -> String {
-    format!(
-        "dfpar {}\ncores available: {}\ndefault --jobs: {}\n",
+pub fn info_text() -> Result<String> {
+    let d = jobs::default_jobs()?;
+    Ok(format!(
+        "dfpar {}\ncores available: {} (CPU affinity and cgroup quota)\ndefault --jobs: {} (from {})\n",
         env!("CARGO_PKG_VERSION"),
-        default_jobs(),
-        default_jobs()
-    )
+        jobs::cores(),
+        d.jobs,
+        d.from
+    ))
 }

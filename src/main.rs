@@ -16,7 +16,8 @@ fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Command::Apply(args) = &cli.command {
-        bound_polars_threads(args.jobs.unwrap_or_else(dfpar::default_jobs));
+        let default = dfpar::jobs::default_jobs().map_or(1, |d| d.jobs);
+        bound_polars_threads(args.jobs.unwrap_or(default));
     }
     remove_outputs_on_interrupt();
     let result = match cli.command {
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => dfpar::shard::merge::merge(&args.into_options()),
         Command::Gen(args) => dfpar::gen::gen(&args.into_options()),
         Command::List => print(&dfpar::list_text()),
-        Command::Info => print(&dfpar::info_text()),
+        Command::Info => dfpar::info_text().and_then(|t| print(&t)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -66,7 +66,8 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub cols: Option<Vec<String>>,
 
-    /// Worker threads; 1 runs every stage serially in the calling thread [default: cores].
+    /// Worker threads; 1 runs every stage serially in the calling thread [default:
+    /// $DFPAR_JOBS, else $SLURM_CPUS_PER_TASK, else the usable cores: `dfpar info` says].
     #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
 
@@ -193,7 +194,10 @@ impl ApplyArgs {
             work,
             cols: self.cols,
             settings: Settings {
-                jobs: self.jobs.unwrap_or_else(crate::default_jobs),
+                jobs: match self.jobs {
+                    Some(jobs) => jobs,
+                    None => crate::jobs::default_jobs()?.jobs,
+                },
                 mode: self.mode,
             },
             chunk_size: self.chunk_size,

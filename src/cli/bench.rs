@@ -132,7 +132,7 @@ impl BenchArgs {
         }
         let mut jobs = self
             .jobs_list
-            .unwrap_or_else(|| bench::default_jobs_list(crate::default_jobs()));
+            .unwrap_or_else(|| bench::default_jobs_list(crate::jobs::cores()));
         jobs.push(1);
         jobs.sort_unstable();
         jobs.dedup();

@@ -35,7 +35,7 @@ pub const BUILTINS: &[Builtin] = &[
             Param { name: "n", ty: ParamType::Count, default: Some("10") },
             Param { name: "seed", ty: ParamType::Count, default: Some("0") },
         ],
-        about: "n rows drawn at random from the whole input, the same for every --jobs and --chunk-size",
+        about: "n rows drawn at random from the whole input, the same for every --jobs, --chunk-size and --shard",
         outputs: |_, _| Vec::new(),
         build: |a| {
             Ok(Function::Frame(Box::new(Sample {

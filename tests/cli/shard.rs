@@ -478,3 +478,96 @@ fn shard_auto_reads_the_schedulers_environment() {
         assert_eq!(ok(&m), single, "{name}");
     }
 }
+
+/// Fails with what to do when a tool the test needs is missing (never skips).
+fn need(tool: &str, package: &str) {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "{tool} is not installed: `make test` installs it (apt-get install {package})"
+    );
+}
+
+#[test]
+fn make_j_runs_one_target_per_shard_and_the_merge() {
+    need("make", "make");
+    let w = Workdir::new();
+    let input = w.gen("big.csv", 30_000, 5, 13);
+    let makefile = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/Makefile.shards");
+    let out = w.path("shards");
+    let status = std::process::Command::new("make")
+        .arg("-f")
+        .arg(&makefile)
+        .args(["-j", "2", "SHARDS=4"])
+        .arg(format!("INPUT={}", input.display()))
+        .arg(format!("OUT={}", out.display()))
+        .arg(format!(
+            "DFPAR={}",
+            assert_cmd::cargo::cargo_bin("dfpar").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let single = ok(&[
+        "apply",
+        "--fn",
+        "count_range",
+        "--arg",
+        "min=4",
+        "--arg",
+        "max=8",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("result.csv")).unwrap(),
+        single
+    );
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        9,
+        "4 parts, 4 manifests, the result"
+    );
+}
+
+#[test]
+fn gnu_parallel_runs_the_shards_and_merge_joins_them() {
+    need("parallel", "parallel");
+    let w = Workdir::new();
+    let input = w.gen("big.csv", 30_000, 5, 14);
+    let bin = assert_cmd::cargo::cargo_bin("dfpar");
+    let parts = w.path("parts");
+    std::fs::create_dir(&parts).unwrap();
+    let script = format!(
+        "parallel --halt now,fail=1 '{bin}' apply --by column --fn mean --fn max --jobs 1 --shard {{}}/8 '{input}' -o '{parts}/part-{{}}.csv' ::: $(seq 0 7) && '{bin}' merge '{parts}'/part-*.csv",
+        bin = bin.display(),
+        input = input.display(),
+        parts = parts.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let single = ok(&[
+        "apply",
+        "--by",
+        "column",
+        "--fn",
+        "mean",
+        "--fn",
+        "max",
+        input.to_str().unwrap(),
+    ]);
+    assert_tables_agree(&single, &String::from_utf8(out.stdout).unwrap(), "parallel");
+}
