@@ -17,6 +17,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
+pub mod python;
 pub mod read;
 pub mod records;
 pub mod request;

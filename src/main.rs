@@ -57,6 +57,7 @@ fn remove_outputs_on_interrupt() {
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
             dfpar::write::remove_pending();
+            dfpar::python::kill_all();
             std::process::exit(128 + signal);
         }
     });

@@ -65,6 +65,7 @@ impl Plan {
                 names,
                 &numeric,
             )?,
+            Work::Python(_) => (Vec::new(), selected_columns(cols, names, &numeric)?),
             Work::Filter(_) | Work::Command(_) => (Vec::new(), Vec::new()),
         };
         let expr_input = check_exprs(req, &steps, names, kinds, &schema, &mut parsed)?;
@@ -107,7 +108,7 @@ fn check_exprs(
         }
         Work::Rows { exprs, .. } => (exprs.as_slice(), None),
         Work::Filter(f) => (&[][..], Some(f)),
-        Work::Frame(_) | Work::Command(_) => return Ok(ExprInput::default()),
+        Work::Frame(_) | Work::Command(_) | Work::Python(_) => return Ok(ExprInput::default()),
     };
     let mut with_outputs = schema.clone();
     for step in steps {

@@ -66,6 +66,8 @@ pub enum Work {
     Filter(Filter),
     /// `--cmd COMMAND`: a shell command run on each chunk.
     Command(String),
+    /// `--py FILE.py:FUNCTION`: a Python function over each row or each chunk's frame.
+    Python(crate::python::Spec),
 }
 
 /// One `--fn`, its parameters checked.
@@ -100,11 +102,21 @@ pub struct WorkFlags {
     pub filter: Option<String>,
     pub command: Option<String>,
     pub only_results: bool,
+    /// `--py`, `--as`, and the interpreter (`--python`, else `$DFPAR_PYTHON`, else python3).
+    pub python_function: Option<String>,
+    pub names: Option<Vec<String>>,
+    pub python: std::path::PathBuf,
 }
 
 impl Work {
     /// Checks every combination of the work flags and parses functions and expressions.
     pub fn check(f: WorkFlags) -> Result<Work> {
+        if let Some(function) = f.python_function.clone() {
+            return python(function, f);
+        }
+        if f.names.is_some() {
+            return Err(Error::usage("--as names the columns of a --py function"));
+        }
         if let Some(command) = f.command {
             let other = [
                 (!f.functions.is_empty(), "--fn"),
@@ -162,11 +174,44 @@ impl Work {
     /// The `--by` of this work.
     pub fn kind(&self) -> Kind {
         match self {
-            Work::Rows { .. } | Work::Command(_) => Kind::Row,
+            Work::Python(spec) if spec.frame => Kind::Frame,
+            Work::Rows { .. } | Work::Command(_) | Work::Python(_) => Kind::Row,
             Work::Columns { .. } => Kind::Column,
             Work::Frame(_) | Work::Filter(_) => Kind::Frame,
         }
     }
+}
+
+/// `--py`: a Python function by row or by frame, with nothing else to compute.
+fn python(function: String, f: WorkFlags) -> Result<Work> {
+    let other = [
+        (!f.functions.is_empty(), "--fn"),
+        (!f.exprs.is_empty(), "--expr"),
+        (f.filter.is_some(), "--where"),
+        (f.command.is_some(), "--cmd"),
+    ];
+    if let Some((_, flag)) = other.iter().find(|(given, _)| *given) {
+        return Err(Error::usage(format!(
+            "give either {flag} or --py, not both"
+        )));
+    }
+    if f.kind == Kind::Column {
+        return Err(Error::usage(
+            "--py works --by row or --by frame: a column function's results could not be merged across chunks without a second function",
+        ));
+    }
+    if !function.contains(':') {
+        return Err(Error::usage(format!(
+            "--py {function}: expected FILE.py:FUNCTION or MODULE:FUNCTION"
+        )));
+    }
+    Ok(Work::Python(crate::python::Spec {
+        function,
+        python: f.python,
+        frame: f.kind == Kind::Frame,
+        args: f.args,
+        names: f.names,
+    }))
 }
 
 /// Looks up each `--fn` of `kind` and checks the `--arg`s meant for it.
@@ -314,6 +359,9 @@ impl Request {
             }
             (_, Work::Command(_)) => {
                 "--cmd cannot be sharded: a command's result per chunk cannot be merged into a single run's"
+            }
+            (_, Work::Python(spec)) if spec.frame => {
+                "--by frame --py cannot be sharded: a frame function's result per chunk cannot be merged into a single run's"
             }
             (_, Work::Columns { exprs, .. }) if !exprs.is_empty() => {
                 "--expr in --by column cannot be sharded: an expression over a whole column has no mergeable state"

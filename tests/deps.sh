@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
-# What the tests need beyond the Rust toolchain: Debian packages (GNU parallel, make), in
-# place before `cargo test`. As root they are installed with apt-get when missing; otherwise
-# the missing ones are named and the tests are not run (they would fail, never skip).
+# What the tests need beyond the Rust toolchain, in place before `cargo test`: Debian
+# packages (GNU parallel, make), installed with apt-get when missing and root (else named,
+# and the tests are not run: they would fail, never skip), and a virtualenv with pandas.
 set -euo pipefail
 need=(parallel:parallel make:make)
 missing=()
 for pair in "${need[@]}"; do
   command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-  echo "tests/deps.sh: the tests need: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/deps.sh: the tests need: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
+    || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
+  echo "tests/deps.sh: installed ${missing[*]}" >&2
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
-  || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
-echo "tests/deps.sh: installed ${missing[*]}" >&2
+
+# The --py tests: a virtualenv with pandas (frame functions), from PyPI.
+venv=target/test-venv
+if ! "$venv/bin/python" -c 'import pandas, numpy' 2>/dev/null; then
+  echo "tests/deps.sh: making $venv with pandas" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check pandas numpy
+fi

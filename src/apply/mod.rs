@@ -5,6 +5,7 @@ mod cmd;
 mod column;
 mod filter;
 mod frame;
+mod python;
 mod reader;
 mod reduce;
 mod row;
@@ -150,6 +151,9 @@ fn run_job(env: &Env, inputs: Inputs, outputs: Outputs) -> Result<Outputs> {
         }
         Work::Filter(f) => stream::run(&filter::FilterJob::new(env, f), env, inputs, outputs),
         Work::Command(c) => stream::run(&cmd::CmdJob::new(env, c), env, inputs, outputs),
+        Work::Python(spec) => {
+            stream::run(&python::PythonJob::start(env, spec)?, env, inputs, outputs)
+        }
         Work::Columns { exprs, .. } => {
             reduce::run(&column::ColumnJob::new(env, exprs), env, inputs, outputs)
         }

@@ -72,6 +72,23 @@ impl Reader {
         }
     }
 
+    /// An error at record `i` of a parsed chunk, naming the record's (first) line.
+    pub(super) fn record_err(
+        &self,
+        chunk: &Chunk,
+        parsed: &Parsed,
+        i: usize,
+        message: String,
+    ) -> Error {
+        let start = parsed.records[i].start as usize;
+        let before = memchr::memchr_iter(b'\n', &chunk.bytes[..start]).count() as u64;
+        self.data_err(
+            chunk.source,
+            Some(self.line(chunk.first_line + before)),
+            message,
+        )
+    }
+
     /// A worker's panic on `chunk`, as that chunk's error.
     pub(super) fn panicked(&self, chunk: &Chunk, message: &str) -> Error {
         self.chunk_err(chunk, format!("a worker panicked: {message}"))

@@ -40,7 +40,7 @@ pub struct ApplyArgs {
     pub by: Kind,
 
     /// A function to apply (repeat to chain; `dfpar list` shows them all).
-    #[arg(long = "fn", value_name = "NAME", required_unless_present_any = ["command", "exprs", "filter"])]
+    #[arg(long = "fn", value_name = "NAME", required_unless_present_any = ["command", "exprs", "filter", "python_function"])]
     pub functions: Vec<String>,
 
     /// A SQL expression evaluated by polars, as NAME = EXPRESSION (repeat; mixes with
@@ -57,6 +57,24 @@ pub struct ApplyArgs {
     /// CSV with the header on stdin and writing its result as CSV with a header on stdout.
     #[arg(long = "cmd", value_name = "COMMAND", conflicts_with = "functions")]
     pub command: Option<String>,
+
+    /// Instead of --fn: your Python function, run by --jobs long-lived Python workers.
+    /// --by row: f(row, **args) per row (a tuple of the selected values; int, float or
+    /// None), returning a value, a tuple or a dict. --by frame: f(df, **args) per chunk (a
+    /// pandas DataFrame of the selected columns), returning a DataFrame or Series of the
+    /// chunk's height (appended) or of any height (the output). Not --by column: its
+    /// results could not be merged across chunks. --arg values are Python literals.
+    #[arg(long = "py", value_name = "FILE.py:FUNCTION")]
+    pub python_function: Option<String>,
+
+    /// With --py: names of the result columns [default: the function's name, a dict's keys].
+    #[arg(long = "as", value_name = "NAMES", value_delimiter = ',')]
+    pub names: Option<Vec<String>>,
+
+    /// The Python interpreter of --py (a virtualenv's, for example) [default: $DFPAR_PYTHON,
+    /// else python3].
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
 
     /// A function parameter, e.g. min=4 (or count_range.min=4 to aim at one function).
     #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_key_value)]
@@ -174,6 +192,11 @@ impl ApplyArgs {
             filter: self.filter,
             command: self.command,
             only_results: self.only_results,
+            python_function: self.python_function,
+            names: self.names,
+            python: self.python.unwrap_or_else(|| {
+                std::env::var_os("DFPAR_PYTHON").map_or("python3".into(), PathBuf::from)
+            }),
         })?;
         let bad_rows = match (self.on_bad_rows, self.rejects) {
             (OnBadRows::Skip, rejects) => BadRows::Skip { rejects },

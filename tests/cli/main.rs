@@ -6,6 +6,7 @@ mod bench;
 mod builtins;
 mod common;
 mod engine;
+mod python;
 mod reliability;
 mod shard;
 mod user_functions;
