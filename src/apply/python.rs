@@ -5,6 +5,8 @@
 use std::borrow::Cow;
 use std::sync::Mutex;
 
+use polars::prelude::*;
+
 use super::stream::BatchJob;
 use super::Env;
 use crate::error::{Error, Result};
@@ -14,6 +16,10 @@ use crate::python::protocol::{Column, Failure, Table};
 use crate::python::{Answer, Pool, Spec};
 use crate::read::Chunk;
 use crate::sink::{Batch, Layout, Records};
+
+/// The most rows a row function's worker gets at once (its memory stays small); a frame
+/// function gets the whole chunk (pandas pays a fixed cost per call).
+const ROW_BATCH: usize = 1 << 16;
 
 pub(super) struct PythonJob<'a> {
     env: &'a Env<'a>,
@@ -36,15 +42,63 @@ impl<'a> PythonJob<'a> {
         })
     }
 
-    /// The chunk's selected columns as the worker takes them: integer columns as integers.
-    fn columns(&self, parsed: &Parsed) -> Vec<Column> {
+    /// Calls the function on rows `[offset, offset + len)` of the chunk's columns.
+    fn call(&self, chunk: &Chunk, parsed: &Parsed, offset: usize, len: usize) -> Result<Table> {
         let plan = self.env.plan;
-        parsed
+        let slices: Vec<Float64Chunked> = parsed
             .columns
             .iter()
+            .map(|c| c.slice(offset as i64, len))
+            .collect();
+        let columns: Vec<Column> = slices
+            .iter()
             .zip(&plan.parsed)
-            .map(|(c, &i)| Column::of(c, plan.kinds[i] == Inferred::Integer))
-            .collect()
+            .map(|(c, &i)| Column::new(c, plan.kinds[i] == Inferred::Integer))
+            .collect();
+        let answer = self
+            .pool
+            .with(|w| w.call(len, &columns))
+            .map_err(|gone| self.env.reader.chunk_err(chunk, gone))?;
+        match answer {
+            Answer::Result(t) => Ok(t),
+            Answer::Raised(mut f) => {
+                f.row = f.row.map(|r| r + offset);
+                Err(self.raised(chunk, parsed, f))
+            }
+        }
+    }
+
+    /// The function over the whole chunk, in batches of at most `ROW_BATCH` rows in row
+    /// mode, the results put together.
+    fn call_all(&self, chunk: &Chunk, parsed: &Parsed) -> Result<Table> {
+        let rows = parsed.records.len();
+        let batch = if self.spec.frame {
+            rows.max(1)
+        } else {
+            ROW_BATCH
+        };
+        let mut whole: Option<Table> = None;
+        for offset in (0..rows.max(1)).step_by(batch) {
+            let part = self.call(chunk, parsed, offset, batch.min(rows - offset))?;
+            whole = Some(match whole {
+                None => part,
+                Some(mut t) => {
+                    let fail = |e: PolarsError| self.env.reader.chunk_err(chunk, e);
+                    if t.columns.len() != part.columns.len() || t.replace != part.replace {
+                        return Err(self.env.reader.chunk_err(
+                            chunk,
+                            format!("{} returned other columns for other rows", self.spec.name()),
+                        ));
+                    }
+                    for (a, b) in t.columns.iter_mut().zip(&part.columns) {
+                        append(a, b).map_err(fail)?;
+                    }
+                    t.height += part.height;
+                    t
+                }
+            });
+        }
+        Ok(whole.expect("at least one batch"))
     }
 
     /// The function raised: the record's line (row mode) or the chunk's lines, the message
@@ -81,6 +135,25 @@ impl<'a> PythonJob<'a> {
     }
 }
 
+/// `b` after `a`, both as their common type where they differ: ints and floats as floats,
+/// a column of nulls as the other's type, any other mix as text.
+fn append(a: &mut Series, b: &Series) -> PolarsResult<()> {
+    if a.dtype() == b.dtype() {
+        a.append(b)?;
+        return Ok(());
+    }
+    let common = match (a.dtype(), b.dtype()) {
+        (DataType::Null, t) | (t, DataType::Null) => t.clone(),
+        (DataType::Int64, DataType::Float64) | (DataType::Float64, DataType::Int64) => {
+            DataType::Float64
+        }
+        _ => DataType::String,
+    };
+    *a = a.cast(&common)?;
+    a.append(&b.cast(&common)?)?;
+    Ok(())
+}
+
 fn kind(replace: bool) -> &'static str {
     match replace {
         true => "a table of another height",
@@ -95,15 +168,7 @@ impl BatchJob for PythonJob<'_> {
 
     fn batch<'c>(&self, chunk: &'c Chunk, parsed: Parsed) -> Result<Batch<'c>> {
         let rows = parsed.records.len();
-        let columns = self.columns(&parsed);
-        let answer = self
-            .pool
-            .with(|w| w.call(rows, &columns))
-            .map_err(|gone| self.env.reader.chunk_err(chunk, gone))?;
-        let table: Table = match answer {
-            Answer::Raised(f) => return Err(self.raised(chunk, &parsed, f)),
-            Answer::Result(t) => t,
-        };
+        let table = self.call_all(chunk, &parsed)?;
         if self.spec.frame {
             self.same_kind(chunk, table.replace)?;
         }

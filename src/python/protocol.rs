@@ -26,36 +26,32 @@ const REPLACE: u32 = 1;
 /// FAIL kind: pandas is missing (frame mode).
 pub const FAIL_NO_PANDAS: u32 = 5;
 
-/// A column as it goes to the worker: integers (where the column holds only integers)
-/// or floats, and which values are null.
-pub enum Values {
-    Int(Vec<i64>),
-    Float(Vec<f64>),
+/// A column as it goes to the worker: as integers where the column holds whole numbers
+/// (and is inferred as integers), else as floats; nulls as a byte mask (1 = null).
+pub struct Column<'a> {
+    values: &'a Float64Chunked,
+    integers: bool,
 }
 
-pub struct Column {
-    pub values: Values,
-    pub nulls: Option<Vec<u8>>,
-}
-
-impl Column {
-    /// A parsed column: as integers when `integer` and every value is a whole number
-    /// within the exact range, else as floats; nulls as a byte mask (1 = null).
-    pub fn of(c: &Float64Chunked, integer: bool) -> Column {
-        let nulls = (c.null_count() > 0).then(|| c.iter().map(|v| u8::from(v.is_none())).collect());
-        let floats: Vec<f64> = c.iter().map(|v| v.unwrap_or(0.0)).collect();
-        let whole = |x: &f64| x.fract() == 0.0 && x.abs() <= 9.007_199_254_740_992e15;
-        let values = match integer && floats.iter().all(whole) {
-            true => Values::Int(floats.iter().map(|&x| x as i64).collect()),
-            false => Values::Float(floats),
+impl<'a> Column<'a> {
+    pub fn new(values: &'a Float64Chunked, integer_column: bool) -> Column<'a> {
+        let whole = |x: Option<f64>| {
+            x.is_none_or(|x| x.fract() == 0.0 && x.abs() <= 9.007_199_254_740_992e15)
         };
-        Column { values, nulls }
+        Column {
+            values,
+            integers: integer_column && values.iter().all(whole),
+        }
+    }
+
+    fn masked(&self) -> bool {
+        self.values.null_count() > 0
     }
 }
 
 /// Writes a CHNK message of `rows` rows.
 pub fn write_chunk(w: &mut impl Write, seq: u32, rows: usize, cols: &[Column]) -> io::Result<()> {
-    let masked = cols.iter().filter(|c| c.nulls.is_some()).count();
+    let masked = cols.iter().filter(|c| c.masked()).count();
     let len = 16 + 8 * cols.len() + 8 * rows * cols.len() + rows * masked;
     let mut head = Vec::with_capacity(HEADER + 16 + 8 * cols.len());
     head.extend_from_slice(CHUNK);
@@ -65,28 +61,25 @@ pub fn write_chunk(w: &mut impl Write, seq: u32, rows: usize, cols: &[Column]) -
     head.extend_from_slice(&(cols.len() as u32).to_le_bytes());
     head.extend_from_slice(&0u32.to_le_bytes());
     for c in cols {
-        let tag = match c.values {
-            Values::Int(_) => T_I64,
-            Values::Float(_) => T_F64,
-        };
-        head.extend_from_slice(&[tag, u8::from(c.nulls.is_some()), 0, 0, 0, 0, 0, 0]);
+        let tag = if c.integers { T_I64 } else { T_F64 };
+        head.extend_from_slice(&[tag, u8::from(c.masked()), 0, 0, 0, 0, 0, 0]);
     }
     w.write_all(&head)?;
     let mut block = Vec::with_capacity(8 * rows);
     for c in cols {
         block.clear();
-        match &c.values {
-            Values::Int(v) => v
-                .iter()
-                .for_each(|x| block.extend_from_slice(&x.to_le_bytes())),
-            Values::Float(v) => v
-                .iter()
-                .for_each(|x| block.extend_from_slice(&x.to_le_bytes())),
+        for v in c.values.iter().map(|v| v.unwrap_or(0.0)) {
+            match c.integers {
+                true => block.extend_from_slice(&(v as i64).to_le_bytes()),
+                false => block.extend_from_slice(&v.to_le_bytes()),
+            }
         }
         w.write_all(&block)?;
     }
-    for mask in cols.iter().filter_map(|c| c.nulls.as_ref()) {
-        w.write_all(mask)?;
+    for c in cols.iter().filter(|c| c.masked()) {
+        block.clear();
+        block.extend(c.values.iter().map(|v| u8::from(v.is_none())));
+        w.write_all(&block)?;
     }
     w.flush()
 }
