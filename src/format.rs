@@ -30,8 +30,13 @@ impl Format {
             .unwrap_or(Format::Csv)
     }
 
-    /// The format a file's extension names, if it names one.
+    /// The format a file's extension names, if it names one (under a compression's
+    /// extension: `out.csv.gz` is CSV).
     pub fn by_extension(path: &Path) -> Option<Format> {
+        let path = match crate::compress::Codec::by_extension(path) {
+            Some(_) => Path::new(path.file_stem()?),
+            None => path,
+        };
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "tab" => Some(Format::Tsv),

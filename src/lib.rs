@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod bench;
 pub mod cli;
+pub mod compress;
 pub mod dialect;
 pub mod encode;
 pub mod error;

@@ -75,7 +75,7 @@ pub fn run<J: Job>(
             let chunk = chunk?;
             let part = process(job, &chunk)?;
             release(part)?;
-            progress.advance(chunk.bytes.len() as u64, chunk.rows);
+            progress.advance(chunk.input_bytes, chunk.rows);
         }
         return Ok(());
     }
@@ -113,7 +113,7 @@ pub fn run<J: Job>(
                         let msg = match process(job, &chunk) {
                             Ok(part) => Msg::Part {
                                 seq: chunk.seq,
-                                bytes: chunk.bytes.len() as u64,
+                                bytes: chunk.input_bytes,
                                 rows: chunk.rows,
                                 part,
                             },
@@ -282,6 +282,7 @@ mod tests {
                 lines: 1,
                 source: 0,
                 offset: 0,
+                input_bytes: 1,
             })
         })
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use polars::prelude::Expr;
 
+use crate::compress::Codec;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::expr::{self, NamedExpr};
@@ -45,6 +46,8 @@ pub struct Run {
     /// A file (replaced only on success), or `None` for standard output.
     pub output: Option<PathBuf>,
     pub format: Format,
+    /// The output's compression (`--compress`, or the output's extension).
+    pub compress: Option<Codec>,
 }
 
 /// What is computed.
@@ -295,13 +298,14 @@ pub fn runs(
     output: Option<PathBuf>,
     output_dir: Option<&std::path::Path>,
     format: Option<Format>,
+    compress: Option<Codec>,
 ) -> Result<Vec<Run>> {
     let Some(dir) = output_dir else {
-        let format = Format::resolve(format, output.as_deref());
         return Ok(vec![Run {
+            format: Format::resolve(format, output.as_deref()),
+            compress: compress.or_else(|| output.as_deref().and_then(Codec::by_extension)),
             inputs,
             output,
-            format,
         }]);
     };
     let mut runs: Vec<Run> = Vec::new();
@@ -312,7 +316,17 @@ pub fn runs(
         let name = path.file_name().unwrap_or(path.as_os_str());
         let mut target = dir.join(name);
         if let Some(format) = format {
-            target.set_extension(format.extension());
+            // a.csv.gz with --format tsv: a.tsv.gz
+            let codec =
+                Codec::by_extension(&target).map(|_| target.extension().map(|e| e.to_os_string()));
+            if let Some(ext) = codec.flatten() {
+                target.set_extension("");
+                target.set_extension(format.extension());
+                target.as_mut_os_string().push(".");
+                target.as_mut_os_string().push(ext);
+            } else {
+                target.set_extension(format.extension());
+            }
         }
         if runs.iter().any(|r| r.output.as_ref() == Some(&target)) {
             return Err(Error::usage(format!(
@@ -323,11 +337,33 @@ pub fn runs(
         }
         runs.push(Run {
             format: Format::resolve(format, Some(&target)),
+            compress: compress.or_else(|| Codec::by_extension(&target)),
             inputs: vec![input],
             output: Some(target),
         });
     }
     Ok(runs)
+}
+
+/// dfpar compresses CSV and TSV, as gzip or zstd.
+fn check_compress(run: &Run) -> Result<()> {
+    let Some(codec) = run.compress else {
+        return Ok(());
+    };
+    if !codec.writable() {
+        return Err(Error::usage(format!(
+            "{} output is not written by dfpar: --compress gzip or zstd (or an output named .gz or .zst)",
+            codec.name()
+        )));
+    }
+    if !matches!(run.format, Format::Csv | Format::Tsv) {
+        return Err(Error::usage(format!(
+            "--compress {} goes with CSV or TSV output, not {}",
+            codec.name(),
+            run.format.extension()
+        )));
+    }
+    Ok(())
 }
 
 impl Request {
@@ -337,6 +373,9 @@ impl Request {
             && self.runs.iter().any(|r| r.format != Format::Csv)
         {
             return Err(Error::usage("--cmd output is CSV: --format csv only"));
+        }
+        for run in &self.runs {
+            check_compress(run)?;
         }
         if self.shard.is_some() {
             self.check_shard()?;
@@ -353,6 +392,12 @@ impl Request {
             ([run], _) if run.inputs.len() != 1 => "--shard takes one input file",
             ([run], _) if run.inputs[0] == Source::Stdin => {
                 "--shard needs a file: each shard seeks to its own byte range, which standard input cannot do"
+            }
+            ([run], _) if run.compress.is_some() => {
+                "--shard writes plain parts for dfpar merge: compress the merged result instead"
+            }
+            ([run], _) if run.inputs[0].path().and_then(Codec::by_extension).is_some() => {
+                "--shard needs an uncompressed file: a compressed stream cannot be entered at a byte offset"
             }
             ([run], _) if run.output.is_none() => {
                 "--shard needs -o PART: the shard's own file, for dfpar merge"

@@ -114,7 +114,7 @@ fn process(req: &Request, run: &Run, inputs: Inputs, outputs: Outputs) -> Result
         line_base,
     );
     let progress = Progress::new(req.progress, inputs.size);
-    progress.advance(inputs.first().header_bytes, 0);
+    progress.advance(inputs.first().header_input_bytes, 0);
     let env = Env {
         req,
         run,

@@ -9,7 +9,7 @@ use crate::parse::Parsed;
 use crate::pipeline;
 use crate::read::{Chunk, Inputs};
 use crate::sink::frames::{FrameWriter, Frames};
-use crate::sink::text::{Delimited, TextWriter};
+use crate::sink::text::{Compressed, Delimited, TextWriter};
 use crate::sink::{Batch, Encoder, Layout, Outputs, RejectLines, Sink, Writer};
 
 /// A job that turns each chunk into a batch of output rows.
@@ -34,6 +34,7 @@ static EMPTY: Chunk = Chunk {
     lines: 0,
     source: 0,
     offset: 0,
+    input_bytes: 0,
 };
 
 /// Something to do with the encoder and the sink of the run's format.
@@ -52,12 +53,16 @@ pub(super) fn with_output(
     then: impl WithOutput,
 ) -> Result<Outputs> {
     let dialect = &env.req.dialect;
-    match env.run.format.family() {
-        Family::Text { delimiter } => then.run(
+    match (env.run.format.family(), env.run.compress) {
+        (Family::Text { delimiter }, None) => then.run(
             &Delimited::new(dialect, delimiter, layout),
             Sink::new(outputs, TextWriter),
         ),
-        Family::Frames(file) => then.run(
+        (Family::Text { delimiter }, Some(codec)) => then.run(
+            &Compressed::new(Delimited::new(dialect, delimiter, layout), codec),
+            Sink::new(outputs, TextWriter),
+        ),
+        (Family::Frames(file), _) => then.run(
             &Frames::new(env.plan.schema.clone(), dialect, layout),
             Sink::new(outputs, FrameWriter(file)),
         ),

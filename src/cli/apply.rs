@@ -105,6 +105,11 @@ pub struct ApplyArgs {
     #[arg(long, value_enum)]
     pub format: Option<crate::format::Format>,
 
+    /// Compress the output (CSV or TSV), each chunk in its worker: one gzip member or zstd
+    /// frame per chunk [default: by the output's extension, .gz or .zst, else none].
+    #[arg(long, value_enum, value_name = "CODEC")]
+    pub compress: Option<crate::compress::Codec>,
+
     /// Write one output per input into this directory, with the input's file name (for
     /// Make pattern rules and make -j); the directory is created if needed.
     #[arg(long, value_name = "DIR", conflicts_with = "output")]
@@ -210,7 +215,8 @@ impl ApplyArgs {
         if output.is_some() && self.output_dir.is_some() {
             return Err(Error::usage("give either -o or --output-dir, not both"));
         }
-        let runs = request::runs(inputs, output, self.output_dir.as_deref(), self.format)?;
+        let dir = self.output_dir.as_deref();
+        let runs = request::runs(inputs, output, dir, self.format, self.compress)?;
         Request {
             runs,
             output_dir: self.output_dir,

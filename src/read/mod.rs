@@ -34,6 +34,8 @@ pub struct Chunk {
     pub source: usize,
     /// The byte offset of its first byte in that input.
     pub offset: u64,
+    /// Its share of the input's bytes as read (compressed, when the input is): progress.
+    pub input_bytes: u64,
 }
 
 impl Chunk {

@@ -1,9 +1,13 @@
-//! Where an input comes from: a file or standard input, opened with the size when known.
+//! Where an input comes from: a file or standard input, opened with the size when known
+//! and decoded on the way when it is compressed.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
+use crate::compress::{self, Codec};
 use crate::error::{Error, Result};
 
 /// Where the input comes from.
@@ -49,13 +53,35 @@ impl Source {
         }
     }
 
-    /// Opens the input; returns the reader and the size in bytes when it is known.
-    pub(super) fn open(&self) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
-        match self {
-            Source::Stdin => Ok((Box::new(std::io::stdin()), None)),
-            Source::File(path) => open_file(path),
-        }
+    /// Opens the input, decoded when it is compressed (by its extension or first bytes).
+    pub(super) fn open(&self) -> Result<Opened> {
+        let (raw, size): (Box<dyn Read + Send>, _) = match self {
+            Source::Stdin => (Box::new(std::io::stdin()), None),
+            Source::File(path) => open_file(path)?,
+        };
+        let (reader, codec, raw_read) =
+            compress::open(raw, self.path()).map_err(|source| Error::Input {
+                path: self.name(),
+                what: "cannot read",
+                source,
+            })?;
+        Ok(Opened {
+            reader,
+            size,
+            codec,
+            raw_read,
+        })
     }
+}
+
+/// An input opened for reading.
+pub(super) struct Opened {
+    pub(super) reader: Box<dyn Read + Send>,
+    /// The size of a regular file (compressed, when it is).
+    pub(super) size: Option<u64>,
+    pub(super) codec: Option<Codec>,
+    /// The bytes read from the file itself so far (the compressed ones, when it is).
+    pub(super) raw_read: Arc<AtomicU64>,
 }
 
 fn open_file(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>)> {

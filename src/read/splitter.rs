@@ -7,6 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{first_record_end, split_fields, Chunk, Header, Source};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::compress::Codec;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::records;
@@ -39,17 +42,56 @@ pub struct Splitter {
     sample_line: u64,
     /// What line numbers count from (a shard's lines, from its first record).
     pub line_base: Arc<LineBase>,
-    /// Total size of the input when known (for progress).
+    /// The compression of the input, if any, and its input bytes per chunk.
+    codec: Option<Codec>,
+    meter: Meter,
+    /// Total size of the input when known (compressed, when it is; for progress).
     pub size: Option<u64>,
-    /// Bytes of the input consumed by the header and BOM.
+    /// Bytes of the input consumed by the header and BOM, decoded and as read.
     pub header_bytes: u64,
+    pub header_input_bytes: u64,
+}
+
+/// A chunk's share of the input's bytes as read, for progress: its own length, or for a
+/// compressed input its share of the compressed bytes read so far.
+#[derive(Default)]
+struct Meter {
+    /// The compressed bytes read (a compressed input only).
+    raw: Option<Arc<AtomicU64>>,
+    decoded: u64,
+    reported: u64,
+}
+
+impl Meter {
+    fn share(&mut self, len: u64, last: bool) -> u64 {
+        let Some(raw) = &self.raw else { return len };
+        let raw = raw.load(Ordering::Relaxed);
+        let share = match last {
+            true => raw.saturating_sub(self.reported),
+            false => (len as u128 * raw as u128 / self.decoded.max(1) as u128) as u64,
+        };
+        let share = share.min(raw.saturating_sub(self.reported));
+        self.reported += share;
+        share
+    }
 }
 
 impl Splitter {
     /// Opens `source`, reads the first block and the header. An empty input is an error.
     pub fn open(source: &Source, dialect: &Dialect, chunk_size: usize) -> Result<Splitter> {
-        let (reader, size) = source.open()?;
-        Splitter::from_reader(reader, source.name(), size, dialect, chunk_size)
+        let opened = source.open()?;
+        let mut s = Splitter::new(
+            opened.reader,
+            source.name(),
+            opened.size,
+            dialect,
+            chunk_size,
+        );
+        if opened.codec.is_some() {
+            s.codec = opened.codec;
+            s.meter.raw = Some(opened.raw_read);
+        }
+        s.start()
     }
 
     /// As `open`, over any reader; `name` is used in messages.
@@ -60,7 +102,17 @@ impl Splitter {
         dialect: &Dialect,
         chunk_size: usize,
     ) -> Result<Splitter> {
-        let mut s = Splitter {
+        Splitter::new(reader, name, size, dialect, chunk_size).start()
+    }
+
+    fn new(
+        reader: Box<dyn Read + Send>,
+        name: String,
+        size: Option<u64>,
+        dialect: &Dialect,
+        chunk_size: usize,
+    ) -> Splitter {
+        Splitter {
             reader,
             path: name,
             dialect: dialect.clone(),
@@ -77,9 +129,17 @@ impl Splitter {
             sample: None,
             sample_line: 1,
             line_base: Arc::new(LineBase::none()),
+            codec: None,
+            meter: Meter::default(),
             size,
             header_bytes: 0,
-        };
+            header_input_bytes: 0,
+        }
+    }
+
+    /// Reads the first block and the header. An empty input is an error.
+    fn start(mut self) -> Result<Splitter> {
+        let s = &mut self;
         // The first block also feeds schema inference, whatever the chunk size.
         s.fill(s.chunk_size.max(SAMPLE_BYTES))?;
         if s.pending.is_empty() {
@@ -95,11 +155,12 @@ impl Splitter {
         }
         s.header = Some(s.read_header()?);
         s.sample_line = s.next_line;
+        s.header_input_bytes = s.meter.share(s.header_bytes, false);
         while !s.eof && records::last_record_end(s.rest(), s.dialect.quote).is_none() {
             let want = s.rest().len() * 2;
             s.fill(want)?;
         }
-        Ok(s)
+        Ok(self)
     }
 
     /// Opens shard `shard` of the file `source`: the header and the sample come from the
@@ -113,6 +174,12 @@ impl Splitter {
         exact: bool,
     ) -> Result<(Splitter, Start)> {
         let mut s = Splitter::open(source, dialect, chunk_size)?;
+        if let Some(codec) = s.codec {
+            return Err(s.data_err(
+                None,
+                format!("--shard needs an uncompressed file: a {} stream cannot be entered at a byte offset; decompress it first", codec.name()),
+            ));
+        }
         let (Source::File(path), Some(size)) = (source, s.size) else {
             return Err(s.data_err(
                 None,
@@ -212,19 +279,25 @@ impl Splitter {
             }
             let need = want - self.pending.len();
             self.pending.reserve(need);
-            match (&mut self.reader)
+            let before = self.pending.len();
+            let read = (&mut self.reader)
                 .take(need as u64)
-                .read_to_end(&mut self.pending)
-            {
+                .read_to_end(&mut self.pending);
+            self.meter.decoded += (self.pending.len() - before) as u64;
+            match read {
                 Ok(0) => self.eof = true,
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
+                    let what = match self.codec {
+                        Some(_) => "cannot decompress",
+                        None => "cannot read",
+                    };
                     return Err(Error::Input {
                         path: self.path.clone(),
-                        what: "cannot read",
+                        what,
                         source: e,
-                    })
+                    });
                 }
             }
         }
@@ -310,6 +383,8 @@ impl Splitter {
             b
         };
         self.offset += cut as u64;
+        let last = self.eof && self.rest().is_empty();
+        let input_bytes = self.meter.share(cut as u64, last);
         let (lines, rows) =
             records::count_lines_and_rows(&bytes, self.dialect.delimiter, self.dialect.quote);
         let chunk = Chunk {
@@ -321,6 +396,7 @@ impl Splitter {
             lines,
             source: 0,
             offset,
+            input_bytes,
         };
         self.seq += 1;
         self.next_line += lines;

@@ -380,6 +380,7 @@ fn merge_states(o: &MergeOptions, pieces: &[Piece]) -> Result<()> {
         inputs: request.runs[0].inputs.clone(),
         output: o.output.clone(),
         format: Format::resolve(o.format, o.output.as_deref()),
+        compress: None,
     };
     let mut parts = Vec::new();
     for p in pieces {

@@ -1,9 +1,11 @@
 //! Delimited text (CSV, TSV): each row is `[row_index,]record[,new fields]`, the record's
-//! bytes copied unchanged (or re-quoted for another delimiter). The header line is built here.
+//! bytes copied unchanged (or re-quoted for another delimiter), compressed in the worker
+//! when asked. The header line is built here.
 
 use polars::prelude::*;
 
 use super::{Batch, Encoder, Layout, Writer};
+use crate::compress::Codec;
 use crate::dialect::Dialect;
 use crate::encode::{self, Encoded};
 use crate::error::Result;
@@ -105,6 +107,30 @@ impl Encoder for Delimited {
             body.push(b'\n');
         }
         let header = self.layout.header.then(|| self.header(batch));
+        Ok(Text { header, body })
+    }
+}
+
+/// Text compressed in the worker: the header and each body one gzip member or zstd frame,
+/// so the pieces concatenated in order are one valid compressed stream.
+pub struct Compressed {
+    text: Delimited,
+    codec: Codec,
+}
+
+impl Compressed {
+    pub fn new(text: Delimited, codec: Codec) -> Compressed {
+        Compressed { text, codec }
+    }
+}
+
+impl Encoder for Compressed {
+    type Piece = Text;
+
+    fn encode(&self, batch: &Batch) -> PolarsResult<Text> {
+        let Text { header, body } = self.text.encode(batch)?;
+        let header = header.map(|h| self.codec.compress(&h)).transpose()?;
+        let body = self.codec.compress(&body)?;
         Ok(Text { header, body })
     }
 }
