@@ -3,7 +3,7 @@ CARGO ?= cargo
 BIN := target/release/dfpar
 OUT := out
 
-.PHONY: all build run test test-slurm lint bench bench-criterion soak dist clean
+.PHONY: all build run test test-slurm install lint bench bench-criterion soak dist clean
 
 all: build
 
@@ -44,6 +44,23 @@ soak: build
 
 bench-criterion:
 	$(CARGO) bench --bench pipeline
+
+# The binary, its man pages and shell completions under $(PREFIX) (BIN=... installs
+# another build of the binary).
+PREFIX ?= /usr/local
+MAN1 := $(DESTDIR)$(PREFIX)/share/man/man1
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(MAN1) $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/dfpar
+	$(BIN) man > $(MAN1)/dfpar.1
+	for c in apply bench merge list gen info completions man; do $(BIN) man $$c > $(MAN1)/dfpar-$$c.1; done
+	$(BIN) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/dfpar
+	$(BIN) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_dfpar
+	$(BIN) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/dfpar.fish
+
+target/release/dfpar:
+	$(CARGO) build --release
 
 # The distributable binary (fat LTO, one codegen unit: slow to link).
 dist:

@@ -9,6 +9,8 @@ pub struct Dialect {
     pub has_header: bool,
     /// Field texts read as null, besides the empty field.
     pub null_values: Vec<String>,
+    /// Numbers are written with a decimal comma (`21,5`), read and written so.
+    pub decimal_comma: bool,
 }
 
 impl Default for Dialect {
@@ -18,6 +20,7 @@ impl Default for Dialect {
             quote: b'"',
             has_header: true,
             null_values: Vec::new(),
+            decimal_comma: false,
         }
     }
 }

@@ -29,7 +29,14 @@ pub fn encode(col: &Series, dialect: &Dialect) -> PolarsResult<Encoded> {
         let mut buf = ryu::Buffer::new();
         for v in col.cast(&DataType::Float64)?.f64()?.iter() {
             if let Some(v) = v {
+                let start = e.bytes.len();
                 e.bytes.extend_from_slice(buf.format(v).as_bytes());
+                if dialect.decimal_comma {
+                    e.bytes[start..]
+                        .iter_mut()
+                        .filter(|b| **b == b'.')
+                        .for_each(|b| *b = b',');
+                }
             }
             e.ends.push(e.bytes.len());
         }

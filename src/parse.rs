@@ -252,11 +252,7 @@ pub fn number(raw: &[u8], d: &Dialect) -> Option<Option<f64>> {
 
 #[inline(never)]
 fn number_slow(raw: &[u8], d: &Dialect) -> Option<Option<f64>> {
-    let mut f = raw;
-    if f.len() >= 2 && f[0] == d.quote && f[f.len() - 1] == d.quote {
-        f = &f[1..f.len() - 1];
-    }
-    let f = f.trim_ascii();
+    let f = bare(raw, d);
     if d.is_null(f) {
         return Some(None);
     }
@@ -266,7 +262,47 @@ fn number_slow(raw: &[u8], d: &Dialect) -> Option<Option<f64>> {
     if is_integer_text(f) {
         return None; // an integer that f64 cannot hold exactly: never a silently rounded one
     }
+    if d.decimal_comma {
+        // 21,5 is 21.5; a point is not a decimal point here.
+        if f.contains(&b'.') {
+            return None;
+        }
+        let f: Vec<u8> = f
+            .iter()
+            .map(|&b| if b == b',' { b'.' } else { b })
+            .collect();
+        return fast_float2::parse::<f64, _>(&f).ok().map(Some);
+    }
     fast_float2::parse::<f64, _>(f).ok().map(Some)
+}
+
+/// A field's text without the quotes around it and the spaces around that.
+fn bare<'a>(raw: &'a [u8], d: &Dialect) -> &'a [u8] {
+    let mut f = raw;
+    if f.len() >= 2 && f[0] == d.quote && f[f.len() - 1] == d.quote {
+        f = &f[1..f.len() - 1];
+    }
+    f.trim_ascii()
+}
+
+/// What a field holds, by the parser's own number rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holds {
+    Null,
+    /// A whole number (beyond 2^53 too: the parser then refuses it, naming its line).
+    Integer,
+    /// Any other number (decimals, exponents, NaN, inf).
+    Number,
+    Text,
+}
+
+pub fn holds(raw: &[u8], d: &Dialect) -> Holds {
+    match number(raw, d) {
+        Some(None) => Holds::Null,
+        Some(Some(_)) | None if is_integer_text(bare(raw, d)) => Holds::Integer,
+        Some(Some(_)) => Holds::Number,
+        None => Holds::Text,
+    }
 }
 
 /// The largest magnitude up to which every integer is exact in an f64.

@@ -49,6 +49,7 @@ pub struct Plan {
 impl Plan {
     /// Resolves `req` against the input's column `names` and what their first rows hold.
     pub fn new(req: &Request, names: &[String], kinds: &[Inferred]) -> Result<Plan> {
+        let kinds = &typed(req, names, kinds)?;
         let numeric: Vec<bool> = kinds.iter().map(|k| k.is_numeric()).collect();
         let schema = infer::schema_of(names, kinds);
         let cols = req.cols.as_deref();
@@ -87,6 +88,28 @@ impl Plan {
             .flat_map(|c| c.outputs.iter().map(String::as_str))
             .collect()
     }
+}
+
+/// The inferred kinds with `--numeric` and `--text` applied.
+fn typed(req: &Request, names: &[String], kinds: &[Inferred]) -> Result<Vec<Inferred>> {
+    let mut kinds = kinds.to_vec();
+    for (list, flag, kind) in [
+        (&req.types.numeric, "--numeric", Inferred::Float),
+        (&req.types.text, "--text", Inferred::Text),
+    ] {
+        for name in list {
+            let Some(i) = names.iter().position(|n| n == name) else {
+                return Err(Error::usage(format!(
+                    "unknown column '{name}' in {flag} (the input has: {})",
+                    names.join(", ")
+                )));
+            };
+            if kind == Inferred::Text || !kinds[i].is_numeric() {
+                kinds[i] = kind;
+            }
+        }
+    }
+    Ok(kinds)
 }
 
 /// Checks the expressions against the input's columns and the steps' outputs, and notes

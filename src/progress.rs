@@ -1,5 +1,5 @@
 //! Progress on stderr: an indicatif bar of input bytes (rows and throughput, ETA when the
-//! size is known) on a terminal; plain periodic lines when forced on elsewhere.
+//! size is known) on a terminal; plain lines now and then (rate, ETA) for logs.
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -10,9 +10,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// When to show progress, chosen with `--progress`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum When {
-    /// Only when stderr is a terminal.
+    /// A bar when stderr is a terminal, else nothing.
     Auto,
+    /// A bar on a terminal, else a line a second.
     Always,
+    /// A line a second (bytes, rows, rate, ETA), for batch jobs whose stderr is a log.
+    Plain,
     Never,
 }
 
@@ -38,10 +41,10 @@ impl Progress {
         let terminal = std::io::stderr().is_terminal();
         let display = match (when, terminal) {
             (When::Never, _) | (When::Auto, false) => Display::Hidden,
-            (_, true) => Display::Bar(bar(total)),
-            (When::Always, false) => Display::Lines {
+            (When::Plain, _) | (When::Always, false) => Display::Lines {
                 last: Instant::now(),
             },
+            (_, true) => Display::Bar(bar(total)),
         };
         Progress {
             display: Mutex::new(display),
@@ -80,14 +83,19 @@ impl Progress {
 
     fn summary(&self, done: u64, rows: u64) -> String {
         let secs = self.start.elapsed().as_secs_f64().max(1e-9);
-        let of = self
-            .total
-            .map(|t| format!(" of {:.1} MB", t as f64 / 1e6))
-            .unwrap_or_default();
+        let rate = done as f64 / secs;
+        let of = match self.total {
+            Some(t) if t > 0 => {
+                let left = t.saturating_sub(done) as f64 / rate.max(1.0);
+                let pct = 100.0 * done as f64 / t as f64;
+                format!(" of {:.1} MB ({pct:.0}%), ETA {left:.0} s", t as f64 / 1e6)
+            }
+            _ => String::new(),
+        };
         format!(
-            "{rows} rows, {:.1} MB{of} in {secs:.2} s ({:.1} MB/s)",
+            "{rows} rows, {:.1} MB in {secs:.2} s ({:.1} MB/s){of}",
             done as f64 / 1e6,
-            done as f64 / 1e6 / secs
+            rate / 1e6
         )
     }
 

@@ -37,6 +37,26 @@ pub struct Request {
     pub shard: Option<Shard>,
     /// The options that shape the result, as given (recorded in a shard's manifest).
     pub options: Vec<String>,
+    /// `--numeric`, `--text`: columns typed whatever their first rows hold.
+    pub types: Types,
+}
+
+/// Columns whose type is given rather than inferred.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Types {
+    pub numeric: Vec<String>,
+    pub text: Vec<String>,
+}
+
+impl Types {
+    pub fn check(numeric: Vec<String>, text: Vec<String>) -> Result<Types> {
+        if let Some(both) = numeric.iter().find(|n| text.contains(n)) {
+            return Err(Error::usage(format!(
+                "column '{both}' is in both --numeric and --text"
+            )));
+        }
+        Ok(Types { numeric, text })
+    }
 }
 
 /// Inputs read as one stream, and where their result goes.
@@ -369,6 +389,11 @@ fn check_compress(run: &Run) -> Result<()> {
 impl Request {
     /// Checks what depends on the work and the outputs together.
     pub fn check(self) -> Result<Request> {
+        if self.dialect.decimal_comma && self.dialect.delimiter == b',' {
+            return Err(Error::usage(
+                "--decimal-comma needs another delimiter (e.g. -d ';'): a comma cannot separate both fields and decimals",
+            ));
+        }
         if matches!(self.work, Work::Command(_))
             && self.runs.iter().any(|r| r.format != Format::Csv)
         {

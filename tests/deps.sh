@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What the tests need beyond the Rust toolchain, in place before `cargo test`: Debian
-# packages (GNU parallel, make), installed with apt-get when missing and root (else named,
+# packages (GNU parallel, make, the compressors, man), installed with apt-get when missing and root (else named,
 # and the tests are not run: they would fail, never skip), and a virtualenv with pandas.
 set -euo pipefail
-need=(parallel:parallel make:make)
+need=(parallel:parallel make:make zstd:zstd bzip2:bzip2 xz:xz-utils man:man-db)
 missing=()
 for pair in "${need[@]}"; do
   command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")

@@ -152,8 +152,11 @@ impl Reader {
         let d = &self.dialect;
         let sample = &sample[..records::end_of_records(sample, n, d.delimiter, d.quote)];
         let parsed = self.parse(sample, 0, first_line)?;
-        infer::infer(&parse::lines(sample, &parsed.records), self.width, d)
-            .map_err(|e| self.data_err(0, None, format!("cannot read the first rows: {e}")))
+        Ok(infer::infer(
+            &parse::lines(sample, &parsed.records),
+            self.width,
+            d,
+        ))
     }
 
     /// The input row numbers of the records (they count the rows skipped as bad, too).

@@ -13,7 +13,7 @@ use crate::functions::Kind;
 use crate::pipeline::{Mode, Settings};
 use crate::progress::When;
 use crate::read::Source;
-use crate::request::{self, BadRows, Request, Work, WorkFlags};
+use crate::request::{self, BadRows, Request, Types, Work, WorkFlags};
 use crate::shard::Shard;
 
 pub const APPLY_HELP: &str = "\
@@ -132,6 +132,19 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub no_header: bool,
 
+    /// Numbers have a decimal comma (21,5), as spreadsheets write CSV in much of Europe:
+    /// read so, and new float fields written so (needs a delimiter other than the comma).
+    #[arg(long)]
+    pub decimal_comma: bool,
+
+    /// Comma-separated columns to read as numbers whatever their first rows hold.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub numeric: Vec<String>,
+
+    /// Comma-separated columns to take as text whatever their first rows hold.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub text: Vec<String>,
+
     /// Comma-separated field texts read as null, besides the empty field (e.g. NA,null).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub null_values: Vec<String>,
@@ -235,12 +248,14 @@ impl ApplyArgs {
                 delimiter: self.delimiter,
                 has_header: !self.no_header,
                 null_values: self.null_values,
+                decimal_comma: self.decimal_comma,
                 ..Dialect::default()
             },
             bad_rows,
             only_results: self.only_results,
             shard,
             options,
+            types: Types::check(self.numeric, self.text)?,
         }
         .check()
     }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod bench;
+pub mod docs;
 mod merge;
 
 pub use apply::{ApplyArgs, OnBadRows, NOT_RECORDED};
@@ -49,8 +50,12 @@ pub enum Command {
     /// Join the parts that `apply --shard` wrote into the result of a single run.
     #[command(after_help = merge::MERGE_HELP)]
     Merge(merge::MergeArgs),
-    /// Show the available cores, the default --jobs and the version.
+    /// Show the available cores, the default --jobs (and where it comes from), the version.
     Info,
+    /// Write the completion script for a shell (bash, zsh, fish, powershell, elvish).
+    Completions(docs::CompletionsArgs),
+    /// Write dfpar's man page, or a command's (dfpar man apply), as roff.
+    Man(docs::ManArgs),
 }
 
 #[derive(Args, Debug)]

@@ -6,6 +6,7 @@ mod bench;
 mod builtins;
 mod common;
 mod engine;
+mod inputs;
 mod python;
 mod reliability;
 mod shard;
