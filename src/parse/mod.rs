@@ -3,6 +3,10 @@
 
 use polars::prelude::*;
 
+pub mod integer;
+
+pub use integer::integer;
+
 use crate::dialect::Dialect;
 use crate::records;
 
@@ -15,6 +19,14 @@ pub struct Span {
 }
 
 impl Span {
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.end == self.start
+    }
+
     pub fn of(self, bytes: &[u8]) -> &[u8] {
         &bytes[self.start as usize..self.end as usize]
     }
@@ -84,6 +96,8 @@ pub struct Parser {
     width: usize,
     /// For each input field: the position of its column among the selected, if selected.
     slot_of: Vec<Option<usize>>,
+    /// For each input field: whether it is selected (the scan reads only those).
+    wanted: Vec<bool>,
     selected: Vec<usize>,
     names: Vec<String>,
     /// Skip records of the wrong width (`--on-bad-rows skip`) instead of failing.
@@ -99,6 +113,7 @@ impl Parser {
         Parser {
             dialect: dialect.clone(),
             width: names.len(),
+            wanted: slot_of.iter().map(Option::is_some).collect(),
             slot_of,
             selected: selected.to_vec(),
             names: names.to_vec(),
@@ -125,118 +140,151 @@ impl Parser {
 
     /// Finds every record of `bytes`, checks its width and parses the selected fields.
     pub fn parse(&self, bytes: &[u8]) -> Result<Parsed, ParseError> {
-        let d = &self.dialect;
         let guess = bytes.len() / (2 * self.width.max(1)) + 1;
-        let mut values: Vec<Vec<f64>> = self
-            .selected
-            .iter()
-            .map(|_| Vec::with_capacity(guess))
-            .collect();
-        let mut nulls: Vec<Vec<usize>> = vec![Vec::new(); self.selected.len()];
-        let mut records = Vec::with_capacity(guess);
-        let mut rejected = Vec::new();
-        // Records accepted so far: values beyond it belong to a rejected record.
-        let accepted = std::cell::Cell::new(0);
-        // When skipping, a bad number only counts once its record proves of the right width.
-        let bad_number = std::cell::RefCell::new(None);
-        records::scan(
-            bytes,
-            d.delimiter,
-            d.quote,
-            |index, raw, line| {
-                if let Some(&Some(slot)) = self.slot_of.get(index) {
-                    let (values, nulls) = (&mut values[slot], &mut nulls[slot]);
-                    if values.len() > accepted.get() {
-                        drop_rejected(values, nulls, accepted.get());
-                    }
-                    match number(raw, d) {
-                        Some(Some(v)) => values.push(v),
-                        Some(None) => {
-                            nulls.push(values.len());
-                            values.push(0.0);
-                        }
-                        None => {
-                            let e = ParseError::NotNumber {
-                                line,
-                                column: self.selected[slot],
-                                text: String::from_utf8_lossy(raw).into_owned(),
-                            };
-                            if !self.skip_ragged {
-                                return Err(e);
-                            }
-                            bad_number.borrow_mut().get_or_insert(e);
-                            values.push(0.0);
-                        }
-                    }
-                }
-                Ok(())
-            },
-            |r| {
-                let span = Span {
-                    start: r.start as u32,
-                    end: r.end as u32,
-                };
-                if r.fields != self.width {
-                    if !self.skip_ragged {
-                        return Err(ParseError::Ragged {
-                            line: r.line,
-                            found: r.fields,
-                        });
-                    }
-                    rejected.push(Rejected {
-                        line: r.line,
-                        found: r.fields,
-                        span,
-                    });
-                    bad_number.borrow_mut().take();
-                    return Ok(());
-                }
-                if let Some(e) = bad_number.borrow_mut().take() {
-                    return Err(e);
-                }
-                records.push(span);
-                accepted.set(records.len());
-                Ok(())
-            },
-        )?;
-        for (v, n) in values.iter_mut().zip(&mut nulls) {
-            drop_rejected(v, n, records.len());
-        }
-        let columns = values
+        let mut r = Reading {
+            parser: self,
+            values: self.selected.iter().map(|_| Values::new(guess)).collect(),
+            records: Vec::with_capacity(guess),
+            rejected: Vec::new(),
+            bad_number: None,
+        };
+        let d = &self.dialect;
+        records::visit_selected(bytes, d.delimiter, d.quote, &self.wanted, &mut r)?;
+        let kept = r.records.len();
+        let columns = r
+            .values
             .into_iter()
-            .zip(nulls)
             .zip(&self.selected)
-            .map(|((v, nulls), &i)| column(&self.names[i], v, &nulls))
+            .map(|(mut v, &i)| {
+                v.keep(kept);
+                v.into_column(&self.names[i])
+            })
             .collect();
         Ok(Parsed {
-            records,
+            records: r.records,
             columns,
-            rejected,
+            rejected: r.rejected,
         })
     }
 }
 
-/// Drops the values pushed for a rejected record (those past the first `keep`).
-fn drop_rejected(values: &mut Vec<f64>, nulls: &mut Vec<usize>, keep: usize) {
-    values.truncate(keep);
-    nulls.retain(|&i| i < keep);
+/// A chunk being parsed: what the scan has found so far.
+struct Reading<'p> {
+    parser: &'p Parser,
+    values: Vec<Values>,
+    records: Vec<Span>,
+    rejected: Vec<Rejected>,
+    /// When skipping, a bad number only counts once its record proves of the right width.
+    bad_number: Option<ParseError>,
 }
 
-/// A Float64 column from its values and the positions of its nulls.
-fn column(name: &str, values: Vec<f64>, nulls: &[usize]) -> Float64Chunked {
-    if nulls.is_empty() {
-        return Float64Chunked::from_vec(name.into(), values);
-    }
-    let mut next_null = nulls.iter().peekable();
-    let options = values.into_iter().enumerate().map(|(i, v)| {
-        if next_null.peek() == Some(&&i) {
-            next_null.next();
-            None
-        } else {
-            Some(v)
+impl records::Visitor<ParseError> for Reading<'_> {
+    #[inline(always)]
+    fn field(&mut self, index: usize, raw: &[u8], line: u64) -> Result<(), ParseError> {
+        let slot = self.parser.slot_of[index].expect("only selected fields are scanned");
+        let column = &mut self.values[slot];
+        // Values beyond the accepted records belong to a rejected one.
+        column.keep(self.records.len());
+        match number(raw, &self.parser.dialect) {
+            Some(Some(v)) => {
+                column.values.push(v);
+                Ok(())
+            }
+            Some(None) => {
+                column.push_null();
+                Ok(())
+            }
+            None => self.not_a_number(slot, raw, line),
         }
-    });
-    Float64Chunked::from_iter_options(name.into(), options)
+    }
+
+    #[inline(always)]
+    fn record(&mut self, r: records::Record) -> Result<(), ParseError> {
+        let span = Span {
+            start: r.start as u32,
+            end: r.end as u32,
+        };
+        if r.fields != self.parser.width {
+            let (line, found) = (r.line, r.fields);
+            if !self.parser.skip_ragged {
+                return Err(ParseError::Ragged { line, found });
+            }
+            self.rejected.push(Rejected { line, found, span });
+            self.bad_number = None;
+            return Ok(());
+        }
+        if let Some(e) = self.bad_number.take() {
+            return Err(e);
+        }
+        self.records.push(span);
+        Ok(())
+    }
+}
+
+impl Reading<'_> {
+    /// A field of selected column `slot` that is not a number: the error, or when bad rows
+    /// are skipped a placeholder, the error kept until its record proves of the right width.
+    #[cold]
+    #[inline(never)]
+    fn not_a_number(&mut self, slot: usize, raw: &[u8], line: u64) -> Result<(), ParseError> {
+        let e = ParseError::NotNumber {
+            line,
+            column: self.parser.selected[slot],
+            text: String::from_utf8_lossy(raw).into_owned(),
+        };
+        if !self.parser.skip_ragged {
+            return Err(e);
+        }
+        self.bad_number.get_or_insert(e);
+        self.values[slot].values.push(0.0);
+        Ok(())
+    }
+}
+
+/// One selected column's values so far (a null is a 0.0 whose position is kept).
+struct Values {
+    values: Vec<f64>,
+    nulls: Vec<usize>,
+}
+
+impl Values {
+    fn new(capacity: usize) -> Values {
+        Values {
+            values: Vec::with_capacity(capacity),
+            nulls: Vec::new(),
+        }
+    }
+
+    fn push_null(&mut self) {
+        self.nulls.push(self.values.len());
+        self.values.push(0.0);
+    }
+
+    /// Drops the values pushed for a rejected record (those past the first `keep`).
+    #[inline(always)]
+    fn keep(&mut self, keep: usize) {
+        if self.values.len() > keep {
+            self.values.truncate(keep);
+            self.nulls.retain(|&i| i < keep);
+        }
+    }
+
+    /// A Float64 column of the values, with their nulls.
+    fn into_column(self, name: &str) -> Float64Chunked {
+        if self.nulls.is_empty() {
+            return Float64Chunked::from_vec(name.into(), self.values);
+        }
+        let mut next_null = self.nulls.iter().peekable();
+        let options = self.values.into_iter().enumerate().map(|(i, v)| {
+            if next_null.peek() == Some(&&i) {
+                next_null.next();
+                None
+            } else {
+                Some(v)
+            }
+        });
+        Float64Chunked::from_iter_options(name.into(), options)
+    }
 }
 
 /// A field read as a number: `Some(None)` for a null, `None` when it is not a number.
@@ -305,9 +353,6 @@ pub fn holds(raw: &[u8], d: &Dialect) -> Holds {
     }
 }
 
-/// The largest magnitude up to which every integer is exact in an f64.
-const EXACT: u64 = 1 << 53;
-
 fn is_integer_text(f: &[u8]) -> bool {
     let digits = f
         .strip_prefix(b"-")
@@ -323,31 +368,6 @@ pub fn why_not_a_number(text: &str) -> &'static str {
     } else {
         "is not a number"
     }
-}
-
-/// A decimal integer of at most 18 digits with an optional sign (always exact in i64).
-#[inline(always)]
-fn integer(f: &[u8]) -> Option<i64> {
-    let (negative, digits) = match f.first() {
-        Some(b'-') => (true, &f[1..]),
-        Some(b'+') => (false, &f[1..]),
-        _ => (false, f),
-    };
-    if digits.is_empty() || digits.len() > 18 {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for &c in digits {
-        let digit = c.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        v = v * 10 + i64::from(digit);
-    }
-    if v.unsigned_abs() > EXACT {
-        return None;
-    }
-    Some(if negative { -v } else { v })
 }
 
 #[cfg(test)]

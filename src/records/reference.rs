@@ -1,17 +1,9 @@
-//! Record boundaries: a quote-aware scan of CSV bytes that finds where records end,
-//! counts lines, rows and fields, and never cuts inside a quoted field.
+//! The scalar reference scanner, byte by byte: the contract the SIMD kernels are tested
+//! against (and what they fall back to for dialects whose special bytes are not distinct).
 
 use memchr::{memchr, memchr_iter, memrchr};
 
-/// One record of a chunk: its bytes without the line ending, its field count and the
-/// 0-based offset of its first line within the chunk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Record {
-    pub start: usize,
-    pub end: usize,
-    pub fields: usize,
-    pub line: u64,
-}
+use super::Record;
 
 /// The position just after the last line ending that closes a complete record, given that
 /// `buf` starts at a record boundary; `None` when no record in `buf` is complete.
@@ -35,55 +27,6 @@ pub fn last_record_end(buf: &[u8], quote: u8) -> Option<usize> {
         }
     }
     best
-}
-
-/// The position just after the first line ending at or after `from` that closes a record,
-/// given that `buf` starts at a record boundary; `None` when `buf` holds none.
-pub fn record_end_from(buf: &[u8], from: usize, quote: u8) -> Option<usize> {
-    let newline_in = |a: usize, b: usize| -> Option<usize> {
-        let a = a.max(from);
-        if a >= b {
-            return None;
-        }
-        memchr(b'\n', &buf[a..b]).map(|i| a + i + 1)
-    };
-    let mut quoted = false;
-    let mut segment = 0;
-    for q in memchr_iter(quote, buf) {
-        if !quoted {
-            if let Some(end) = newline_in(segment, q) {
-                return Some(end);
-            }
-        }
-        quoted = !quoted;
-        segment = q + 1;
-    }
-    match quoted {
-        true => None,
-        false => newline_in(segment, buf.len()),
-    }
-}
-
-/// The end of the first `n` records of `buf` (all of it when it holds fewer), after the
-/// line ending of the last.
-pub fn end_of_records(buf: &[u8], n: usize, delimiter: u8, quote: u8) -> usize {
-    if n == 0 {
-        return 0;
-    }
-    let mut seen = 0;
-    let mut end = buf.len();
-    let _ = for_each_record(buf, delimiter, quote, |r| {
-        seen += 1;
-        if seen < n {
-            return Ok(());
-        }
-        end = buf[r.end..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(buf.len(), |i| r.end + i + 1);
-        Err(())
-    });
-    end
 }
 
 /// Lines and rows in a chunk of whole records: `(line endings, non-blank records)`.
@@ -188,24 +131,7 @@ pub fn scan<E>(
             record_line = line;
             fields = 1;
         } else if b == quote {
-            // Skip to the closing quote, counting the line endings inside the field.
-            i += 1;
-            loop {
-                match memchr::memchr2(quote, b'\n', &chunk[i..]) {
-                    Some(j) if chunk[i + j] == b'\n' => {
-                        line += 1;
-                        i += j + 1;
-                    }
-                    Some(j) => {
-                        i += j;
-                        break;
-                    }
-                    None => {
-                        i = n;
-                        break;
-                    }
-                }
-            }
+            i = closing_quote(chunk, i + 1, quote, &mut line);
         }
         i += 1;
     }
@@ -226,9 +152,19 @@ pub fn scan<E>(
     Ok(line)
 }
 
-/// True when `chunk` ends inside a quoted field (an unterminated quote).
-pub fn ends_quoted(chunk: &[u8], quote: u8) -> bool {
-    memchr_iter(quote, chunk).count() % 2 == 1
+/// The position of the quote that closes a field opened before `from` (or the end),
+/// counting the line endings inside the field into `line`.
+fn closing_quote(chunk: &[u8], mut from: usize, quote: u8, line: &mut u64) -> usize {
+    loop {
+        match memchr::memchr2(quote, b'\n', &chunk[from..]) {
+            Some(j) if chunk[from + j] == b'\n' => {
+                *line += 1;
+                from += j + 1;
+            }
+            Some(j) => return from + j,
+            None => return chunk.len(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -282,17 +218,6 @@ mod tests {
         assert_eq!(last_record_end(b"a,\"b\nc\"\nd", b'"'), Some(8));
         assert_eq!(last_record_end(b"a,\"b\nc", b'"'), None);
         assert_eq!(last_record_end(b"abc", b'"'), None);
-    }
-
-    #[test]
-    fn record_end_from_skips_newlines_inside_quotes() {
-        let buf = b"a,b\nc,\"d\ne\"\nf\n";
-        assert_eq!(record_end_from(buf, 0, b'"'), Some(4));
-        assert_eq!(record_end_from(buf, 4, b'"'), Some(12));
-        assert_eq!(record_end_from(buf, 7, b'"'), Some(12));
-        assert_eq!(record_end_from(buf, 12, b'"'), Some(14));
-        assert_eq!(record_end_from(buf, 14, b'"'), None);
-        assert_eq!(record_end_from(b"a,\"b\nc", 0, b'"'), None);
     }
 
     #[test]
