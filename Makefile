@@ -3,7 +3,7 @@ CARGO ?= cargo
 BIN := target/release/dfpar
 OUT := out
 
-.PHONY: all build run test test-slurm install lint bench bench-criterion soak dist clean
+.PHONY: all build run test test-slurm install lint bench bench-criterion profile soak dist clean
 
 all: build
 
@@ -42,8 +42,14 @@ bench: build
 soak: build
 	benches/soak.sh
 
+# The record scanner and parser alone in MB/s per core (quote-free and quoted), and the
+# pipeline at --jobs 1 and 2 on a small file: about 3 minutes.
 bench-criterion:
 	$(CARGO) bench --bench pipeline
+
+# A release build with symbols for perf and callgrind: target/profiling/dfpar.
+profile:
+	$(CARGO) build --profile profiling --bin dfpar
 
 # The binary, its man pages and shell completions under $(PREFIX) (BIN=... installs
 # another build of the binary).

@@ -75,6 +75,10 @@ pub struct GenArgs {
     /// Seed of the random generator.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Write decimals with D digits after the point, in [min, max), in columns named
+    /// f0..fK-1 (the float benchmark: --rows 2000000 --cols 20 --decimals 6).
+    #[arg(long, value_name = "D", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub decimals: u32,
     /// Write to this file instead of stdout.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -88,6 +92,7 @@ impl GenArgs {
             min: self.min,
             max: self.max,
             seed: self.seed,
+            decimals: self.decimals,
             output: self.output.filter(|p| p.as_os_str() != "-"),
         }
     }

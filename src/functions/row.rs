@@ -138,7 +138,7 @@ fn sum_count(cols: &[Float64Chunked], term: fn(f64) -> f64) -> Vec<(f64, u32)> {
 
 fn count_range(cols: &[Float64Chunked], min: f64, max: f64) -> Series {
     counts(fold(cols, 0u32, |a, x| {
-        *a += u32::from(min <= x && x <= max)
+        *a += u32::from((min <= x) & (x <= max))
     }))
 }
 

@@ -82,26 +82,40 @@ impl Encoder for Delimited {
             .map(|s| encode::encode(s, d))
             .collect::<PolarsResult<Vec<Encoded>>>()?;
         let records = batch.records.as_ref();
-        let guess = records.map_or(0, |r| r.bytes.len()) + batch.height * (1 + 4 * encoded.len());
-        let mut body = Vec::with_capacity(guess);
+        // Exact when the records are copied as they are: their bytes, the new fields', and
+        // a delimiter or line ending after each field.
+        let fields = usize::from(index.is_some()) + usize::from(records.is_some()) + encoded.len();
+        let size = records.map_or(0, |r| r.spans.iter().map(|s| s.len()).sum())
+            + index
+                .iter()
+                .chain(&encoded)
+                .map(Encoded::byte_len)
+                .sum::<usize>()
+            + batch.height * fields;
+        let mut body = Vec::with_capacity(size);
+        let same_delimiter = self.input.delimiter == d.delimiter;
         for i in 0..batch.height {
             let mut first = true;
             if let Some(index) = &index {
-                body.extend_from_slice(index.field(i));
+                encode::append(&mut body, index.field(i));
                 first = false;
             }
             if let Some(r) = records {
                 if !first {
                     body.push(d.delimiter);
                 }
-                encode::push_record(&mut body, r.spans[i].of(&r.bytes), &self.input, d);
+                let record = r.spans[i].of(&r.bytes);
+                match same_delimiter {
+                    true => encode::append(&mut body, record),
+                    false => encode::push_record(&mut body, record, &self.input, d),
+                }
                 first = false;
             }
             for e in &encoded {
                 if !first {
                     body.push(d.delimiter);
                 }
-                body.extend_from_slice(e.field(i));
+                encode::append(&mut body, e.field(i));
                 first = false;
             }
             body.push(b'\n');
