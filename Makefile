@@ -3,7 +3,7 @@ CARGO ?= cargo
 BIN := target/release/dfpar
 OUT := out
 
-.PHONY: all build run test test-slurm install lint bench bench-criterion profile soak dist clean
+.PHONY: all build run test test-slurm install lint bench bench-criterion bench-scanner profile soak dist clean
 
 all: build
 
@@ -42,10 +42,17 @@ bench: build
 soak: build
 	benches/soak.sh
 
-# The record scanner and parser alone in MB/s per core (quote-free and quoted), and the
-# pipeline at --jobs 1 and 2 on a small file: about 3 minutes.
+# Criterion benches of the same and of the pipeline at --jobs 1 and 2 (about 3 minutes to
+# run; the first time, about 30 more to build the dependencies with the dev-dependencies'
+# features, which differ from the release build's: make bench-scanner needs no such build).
 bench-criterion:
 	$(CARGO) bench --bench pipeline
+
+# The record scanner alone (MB/s per core, SIMD beside the reference, quote-free and
+# quoted) and the reader thread alone, on the T1 file of make bench: under a minute.
+bench-scanner: build
+	@[ -f bench-data/gen_20000000x5.csv ] || (mkdir -p bench-data && $(BIN) gen --rows 20000000 --cols 5 --seed 1 -o bench-data/gen_20000000x5.csv)
+	$(BIN) bench-scanner bench-data/gen_20000000x5.csv
 
 # A release build with symbols for perf and callgrind: target/profiling/dfpar.
 profile:
@@ -60,7 +67,7 @@ install: $(BIN)
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/dfpar
 	$(BIN) man > $(MAN1)/dfpar.1
-	for c in apply bench merge list gen info completions man; do $(BIN) man $$c > $(MAN1)/dfpar-$$c.1; done
+	for c in apply bench bench-scanner merge list gen info completions man; do $(BIN) man $$c > $(MAN1)/dfpar-$$c.1; done
 	$(BIN) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/dfpar
 	$(BIN) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_dfpar
 	$(BIN) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/dfpar.fish

@@ -4,6 +4,7 @@
 use clap::Parser;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dfpar::apply::apply;
+use dfpar::bench::scanner::quote_fields;
 use dfpar::cli::{Cli, Command};
 use dfpar::read::Splitter;
 use dfpar::records::{self, reference};
@@ -35,30 +36,15 @@ fn generated(rows: u64) -> (tempfile::TempDir, String, Vec<u8>) {
     (dir, path.to_str().unwrap().to_string(), bytes)
 }
 
-/// `bytes` with every field quoted (`"7"`): the same records for the quote-aware paths.
-fn quoted(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() * 2);
-    let mut open = false;
-    for &b in bytes {
-        if !open && b != b'\n' {
-            out.push(b'"');
-            open = true;
-        }
-        if open && (b == b',' || b == b'\n') {
-            out.push(b'"');
-            open = false;
-        }
-        out.push(b);
-    }
-    out
-}
-
 /// The record scanner alone, in MB/s on one core, on T1-like rows (one-digit fields)
 /// quote-free and quoted: the SIMD kernels beside the scalar reference, the parser that
 /// reads every field as a number, and the splitter (the reader thread's work).
 fn scanner(c: &mut Criterion) {
     let (_dir, _path, plain) = generated(400_000);
-    let data = [("quote-free", plain.clone()), ("quoted", quoted(&plain))];
+    let data = [
+        ("quote-free", plain.clone()),
+        ("quoted", quote_fields(&plain)),
+    ];
     let names: Vec<String> = (0..5).map(|i| format!("c{i}")).collect();
     let parser = dfpar::parse::Parser::new(&names, &[0, 1, 2, 3, 4], &Default::default());
     for (kind, bytes) in &data {

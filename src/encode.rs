@@ -32,7 +32,7 @@ pub fn encode(col: &Series, dialect: &Dialect) -> PolarsResult<Encoded> {
     let dtype = col.dtype();
     if dtype.is_float() {
         let mut buf = ryu::Buffer::new();
-        for v in col.cast(&DataType::Float64)?.f64()?.iter() {
+        for_each_value(col.cast(&DataType::Float64)?.f64()?, |v| {
             if let Some(v) = v {
                 let start = e.bytes.len();
                 e.bytes.extend_from_slice(buf.format(v).as_bytes());
@@ -44,23 +44,23 @@ pub fn encode(col: &Series, dialect: &Dialect) -> PolarsResult<Encoded> {
                 }
             }
             e.ends.push(e.bytes.len());
-        }
+        });
     } else if dtype.is_unsigned_integer() {
         let mut buf = itoa::Buffer::new();
-        for v in col.cast(&DataType::UInt64)?.u64()?.iter() {
+        for_each_value(col.cast(&DataType::UInt64)?.u64()?, |v| {
             if let Some(v) = v {
-                e.bytes.extend_from_slice(buf.format(v).as_bytes());
+                append(&mut e.bytes, buf.format(v).as_bytes());
             }
             e.ends.push(e.bytes.len());
-        }
+        });
     } else if dtype.is_integer() {
         let mut buf = itoa::Buffer::new();
-        for v in col.cast(&DataType::Int64)?.i64()?.iter() {
+        for_each_value(col.cast(&DataType::Int64)?.i64()?, |v| {
             if let Some(v) = v {
-                e.bytes.extend_from_slice(buf.format(v).as_bytes());
+                append(&mut e.bytes, buf.format(v).as_bytes());
             }
             e.ends.push(e.bytes.len());
-        }
+        });
     } else {
         for v in col.cast(&DataType::String)?.str()?.iter() {
             if let Some(v) = v {
@@ -70,6 +70,20 @@ pub fn encode(col: &Series, dialect: &Dialect) -> PolarsResult<Encoded> {
         }
     }
     Ok(e)
+}
+
+/// Calls `each` with every value of `ca` in order (`None` for a null), straight from the
+/// value slices: no boxed iterator, and no validity check in arrays without nulls.
+fn for_each_value<T: PolarsNumericType>(
+    ca: &ChunkedArray<T>,
+    mut each: impl FnMut(Option<T::Native>),
+) {
+    for arr in ca.downcast_iter() {
+        match arr.validity().filter(|v| v.unset_bits() > 0) {
+            None => arr.values().iter().for_each(|&v| each(Some(v))),
+            Some(_) => arr.iter().for_each(|v| each(v.copied())),
+        }
+    }
 }
 
 /// Appends `bytes` to `out`. Fields are mostly a few bytes, for which a call to `memcpy`

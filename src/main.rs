@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         }
         Command::Merge(args) => dfpar::shard::merge::merge(&args.into_options()),
         Command::Gen(args) => dfpar::gen::gen(&args.into_options()),
+        Command::BenchScanner(args) => dfpar::bench::scanner::run(&args.into_options()),
         Command::Completions(args) => cli::docs::completions(&args),
         Command::Man(args) => cli::docs::man(&args),
         Command::List => print(&dfpar::list_text()),

@@ -6,6 +6,7 @@ mod child;
 mod export;
 mod plot;
 mod report;
+pub mod scanner;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -43,6 +43,10 @@ pub enum Command {
     /// Time `apply` at several --jobs and modes: speedups, efficiency, memory, Amdahl fit.
     #[command(after_help = bench::BENCH_HELP)]
     Bench(Box<BenchArgs>),
+    /// Time the record scanner alone on a file's first MB, as it is and with every field
+    /// quoted: MB/s on one core of the SIMD kernel beside the scalar reference, the parser,
+    /// and the reader thread alone over the whole file.
+    BenchScanner(ScannerArgs),
     /// List the builtin functions with their kind, parameters and description.
     List,
     /// Write a CSV of random integers in [min, max), header c0..cK-1 (deterministic).
@@ -56,6 +60,28 @@ pub enum Command {
     Completions(docs::CompletionsArgs),
     /// Write dfpar's man page, or a command's (dfpar man apply), as roff.
     Man(docs::ManArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScannerArgs {
+    /// A CSV file with a header, comma-separated (e.g. from dfpar gen).
+    pub input: PathBuf,
+    /// Timed runs per case; the median is shown.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub runs: usize,
+    /// How many MB of the file the in-memory cases scan.
+    #[arg(long, value_name = "MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_mb: u64,
+}
+
+impl ScannerArgs {
+    pub fn into_options(self) -> crate::bench::scanner::ScannerOptions {
+        crate::bench::scanner::ScannerOptions {
+            input: self.input,
+            runs: self.runs,
+            max_bytes: self.max_mb as usize * 1_000_000,
+        }
+    }
 }
 
 #[derive(Args, Debug)]

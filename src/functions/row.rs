@@ -128,6 +128,16 @@ fn floats(v: impl IntoIterator<Item = Option<f64>>) -> Series {
     Float64Chunked::from_iter_options("".into(), v.into_iter()).into_series()
 }
 
+/// `value(sum, count)` of each row, null where the row had no value: a plain vector (no
+/// `Option` per value) when every row had one, as without nulls.
+fn per_row(sums: Vec<(f64, u32)>, value: impl Fn(f64, u32) -> f64) -> Series {
+    if sums.iter().all(|&(_, n)| n > 0) {
+        let v = sums.into_iter().map(|(s, n)| value(s, n)).collect();
+        return Float64Chunked::from_vec("".into(), v).into_series();
+    }
+    floats(sums.into_iter().map(|(s, n)| (n > 0).then(|| value(s, n))))
+}
+
 /// (sum, count) of the values of each row, for the sums and means.
 fn sum_count(cols: &[Float64Chunked], term: fn(f64) -> f64) -> Vec<(f64, u32)> {
     fold(cols, (0.0, 0), |a, x| {
@@ -143,27 +153,15 @@ fn count_range(cols: &[Float64Chunked], min: f64, max: f64) -> Series {
 }
 
 fn sum(cols: &[Float64Chunked]) -> Series {
-    floats(
-        sum_count(cols, |x| x)
-            .into_iter()
-            .map(|(s, n)| (n > 0).then_some(s)),
-    )
+    per_row(sum_count(cols, |x| x), |s, _| s)
 }
 
 fn mean(cols: &[Float64Chunked]) -> Series {
-    floats(
-        sum_count(cols, |x| x)
-            .into_iter()
-            .map(|(s, n)| (n > 0).then(|| s / f64::from(n))),
-    )
+    per_row(sum_count(cols, |x| x), |s, n| s / f64::from(n))
 }
 
 fn hypot(cols: &[Float64Chunked]) -> Series {
-    floats(
-        sum_count(cols, |x| x * x)
-            .into_iter()
-            .map(|(s, n)| (n > 0).then(|| s.sqrt())),
-    )
+    per_row(sum_count(cols, |x| x * x), |s, _| s.sqrt())
 }
 
 fn null_count(cols: &[Float64Chunked]) -> Series {

@@ -222,3 +222,49 @@ fn a_failing_run_stops_the_bench_with_its_message() {
     let err = fails(1, &["bench", "--fn", "sum", s(&w.path("missing.csv"))]);
     assert!(err.contains("missing.csv"), "{err}");
 }
+
+#[test]
+fn bench_scanner_times_every_case_quote_free_and_quoted() {
+    let w = Workdir::new();
+    let input = w.gen("in.csv", 20_000, 5, 1);
+    let out = ok(&["bench-scanner", "--runs", "1", "--max-mb", "1", s(&input)]);
+    for section in ["quote-free:", "quoted:", "reader alone"] {
+        assert_eq!(out.matches(section).count(), 1, "{section} in {out}");
+    }
+    let rates: Vec<f64> = out
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .map(|l| l.split_whitespace().last().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(rates.len(), 2 * 7 + 1, "{out}");
+    assert!(rates.iter().all(|&r| r > 0.0), "{out}");
+    let missing = w.path("missing.csv");
+    let err = dfpar(&["bench-scanner", s(&missing)]);
+    assert_eq!(err.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("missing.csv"));
+}
+
+#[test]
+fn gen_writes_decimals_with_every_digit_under_f_names() {
+    let out = ok(&[
+        "gen",
+        "--rows",
+        "3",
+        "--cols",
+        "2",
+        "--decimals",
+        "3",
+        "--seed",
+        "4",
+    ]);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("f0,f1"));
+    for line in lines {
+        for field in line.split(',') {
+            let (whole, frac) = field.split_once('.').expect("a decimal point");
+            assert_eq!(frac.len(), 3, "{field}");
+            let v: f64 = field.parse().unwrap();
+            assert!((0.0..10.0).contains(&v) && !whole.is_empty(), "{field}");
+        }
+    }
+}
