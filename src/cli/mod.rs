@@ -43,13 +43,14 @@ pub enum Command {
     /// Time `apply` at several --jobs and modes: speedups, efficiency, memory, Amdahl fit.
     #[command(after_help = bench::BENCH_HELP)]
     Bench(Box<BenchArgs>),
-    /// Time the record scanner alone on a file's first MB, as it is and with every field
-    /// quoted: MB/s on one core of the SIMD kernel beside the scalar reference, the parser,
-    /// and the reader thread alone over the whole file.
+    /// Time the record scanner and the reader alone, in MB/s on one core.
+    ///
+    /// On the file's first MB as it is and with every field quoted: the SIMD kernel beside
+    /// the scalar reference, and the parser; then the reader thread over the whole file.
     BenchScanner(ScannerArgs),
     /// List the builtin functions with their kind, parameters and description.
     List,
-    /// Write a CSV of random integers in [min, max), header c0..cK-1 (deterministic).
+    /// Write a CSV of random numbers in [min, max), header c0..cK-1 (deterministic).
     Gen(GenArgs),
     /// Join the parts that `apply --shard` wrote into the result of a single run.
     #[command(after_help = merge::MERGE_HELP)]
