@@ -145,11 +145,17 @@ pub fn push_text(out: &mut Vec<u8>, text: &[u8], d: &Dialect) {
 
 /// Appends a record written in `input`'s dialect, re-written for `output`'s delimiter:
 /// a plain copy when the delimiters agree, else each field unquoted and quoted anew.
+#[inline(always)]
 pub fn push_record(out: &mut Vec<u8>, record: &[u8], input: &Dialect, output: &Dialect) {
-    if input.delimiter == output.delimiter {
-        out.extend_from_slice(record);
-        return;
+    match input.delimiter == output.delimiter {
+        true => append(out, record),
+        false => requote(out, record, input, output),
     }
+}
+
+/// Appends `record`'s fields unquoted and quoted anew for `output`'s delimiter.
+#[inline(never)]
+fn requote(out: &mut Vec<u8>, record: &[u8], input: &Dialect, output: &Dialect) {
     let mut first = true;
     let _ = crate::records::scan(
         record,

@@ -2,12 +2,11 @@
 //! bytes as they are and with every field quoted, the SIMD kernel beside the scalar reference.
 
 use std::hint::black_box;
-use std::io::Read;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::dialect::Dialect;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::parse::Parser;
 use crate::read::{Source, Splitter};
 use crate::records::{self, reference};
@@ -22,11 +21,12 @@ pub struct ScannerOptions {
     pub max_bytes: usize,
 }
 
-type Case<'a> = (&'static str, Box<dyn Fn() -> u64 + 'a>);
+/// A case: what it times, run on one chunk.
+type Case<'a> = (&'static str, Box<dyn Fn(&[u8]) -> u64 + 'a>);
 
 pub fn run(o: &ScannerOptions) -> Result<()> {
     let (names, body) = sample(o)?;
-    let quoted = quote_fields(&body);
+    let quoted: Vec<Vec<u8>> = body.iter().map(|c| quote_fields(c)).collect();
     let selected: Vec<usize> = (0..names.len()).collect();
     let parser = Parser::new(&names, &selected, &Dialect::default());
     println!(
@@ -35,11 +35,15 @@ pub fn run(o: &ScannerOptions) -> Result<()> {
         names.len(),
         o.runs
     );
-    for (kind, bytes) in [("quote-free", &body), ("quoted", &quoted)] {
-        println!("{kind}: {} MB in memory", bytes.len() / 1_000_000);
-        for (name, case) in cases(bytes, &parser) {
-            let seconds = median_seconds(o.runs, || black_box(case()));
-            println!("  {name:<40} {:>8.0}", bytes.len() as f64 / seconds / 1e6);
+    for (kind, chunks) in [("quote-free", &body), ("quoted", &quoted)] {
+        let bytes: usize = chunks.iter().map(Vec::len).sum();
+        println!(
+            "{kind}: {} MB in memory, in 4 MiB chunks",
+            bytes / 1_000_000
+        );
+        for (name, case) in cases(&parser) {
+            let seconds = median_seconds(o.runs, || chunks.iter().map(|c| case(c)).sum());
+            println!("  {name:<40} {:>8.0}", bytes as f64 / seconds / 1e6);
         }
     }
     let size = std::fs::metadata(&o.input).map_or(0, |m| m.len()) as f64;
@@ -51,92 +55,59 @@ pub fn run(o: &ScannerOptions) -> Result<()> {
 
 /// What the cases time: the field scan and the record scan, SIMD and reference, the
 /// splitter's count, and the parser reading every column as numbers.
-fn cases<'a>(bytes: &'a [u8], parser: &'a Parser) -> Vec<Case<'a>> {
-    let fields = |r: std::result::Result<u64, ()>| r.unwrap_or(0);
+fn cases(parser: &Parser) -> Vec<Case<'_>> {
+    let n = |r: std::result::Result<u64, ()>| r.unwrap_or(0);
     vec![
         (
             "fields: SIMD scan",
-            Box::new(move || {
-                fields(records::scan(
-                    bytes,
-                    b',',
-                    b'"',
-                    |_, _, _| Ok(()),
-                    |_| Ok(()),
-                ))
-            }),
+            Box::new(move |b| n(records::scan(b, b',', b'"', |_, _, _| Ok(()), |_| Ok(())))),
         ),
         (
             "fields: reference scan",
-            Box::new(move || {
-                fields(reference::scan(
-                    bytes,
-                    b',',
-                    b'"',
-                    |_, _, _| Ok(()),
-                    |_| Ok(()),
-                ))
-            }),
+            Box::new(move |b| n(reference::scan(b, b',', b'"', |_, _, _| Ok(()), |_| Ok(())))),
         ),
         (
             "records: SIMD",
-            Box::new(move || fields(records::for_each_record(bytes, b',', b'"', |_| Ok(())))),
+            Box::new(move |b| n(records::for_each_record(b, b',', b'"', |_| Ok(())))),
         ),
         (
             "records: reference",
-            Box::new(move || fields(reference::for_each_record(bytes, b',', b'"', |_| Ok(())))),
+            Box::new(move |b| n(reference::for_each_record(b, b',', b'"', |_| Ok(())))),
         ),
         (
             "lines and rows: SIMD",
-            Box::new(move || records::count_lines_and_rows(bytes, b',', b'"').0),
+            Box::new(|b| records::count_lines_and_rows(b, b',', b'"').0),
         ),
         (
             "lines and rows: reference",
-            Box::new(move || reference::count_lines_and_rows(bytes, b',', b'"').0),
+            Box::new(|b| reference::count_lines_and_rows(b, b',', b'"').0),
         ),
         (
-            "parse every column, 4 MiB chunks",
-            Box::new(move || {
-                chunks(bytes)
-                    .map(|c| parser.parse(c).map_or(0, |p| p.records.len() as u64))
-                    .sum()
-            }),
+            "parse every column",
+            Box::new(|b| parser.parse(b).map_or(0, |p| p.records.len() as u64)),
         ),
     ]
 }
 
-/// `bytes` cut into chunks of whole records of about 4 MiB, as the splitter cuts them.
-fn chunks(mut bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
-    std::iter::from_fn(move || {
-        if bytes.is_empty() {
-            return None;
-        }
-        let window = &bytes[..bytes.len().min(4 << 20)];
-        let cut = records::last_record_end(window, b'"').unwrap_or(bytes.len());
-        let (chunk, rest) = bytes.split_at(cut);
-        bytes = rest;
-        Some(chunk)
-    })
+/// The header's names and the first chunks of records, about `max_bytes`, as the
+/// splitter reads and cuts them.
+fn sample(o: &ScannerOptions) -> Result<(Vec<String>, Vec<Vec<u8>>)> {
+    let mut splitter = splitter(o)?;
+    let names = splitter.header().names.clone();
+    let (mut chunks, mut bytes) = (Vec::new(), 0);
+    while bytes < o.max_bytes {
+        let Some(chunk) = splitter.next_chunk()? else {
+            break;
+        };
+        bytes += chunk.bytes.len();
+        chunks.push(chunk.bytes);
+    }
+    Ok((names, chunks))
 }
 
-/// The header's names and the whole records of the first `max_bytes` after it.
-fn sample(o: &ScannerOptions) -> Result<(Vec<String>, Vec<u8>)> {
-    let input_err = |e| Error::Input {
-        path: o.input.display().to_string(),
-        what: "cannot read",
-        source: e,
-    };
-    let mut bytes = Vec::new();
-    let file = std::fs::File::open(&o.input).map_err(input_err)?;
-    file.take(o.max_bytes as u64)
-        .read_to_end(&mut bytes)
-        .map_err(input_err)?;
-    let header_end = memchr::memchr(b'\n', &bytes).map_or(bytes.len(), |i| i + 1);
-    let header = String::from_utf8_lossy(&bytes[..header_end]);
-    let names = header.trim_end().split(',').map(str::to_string).collect();
-    let body = &bytes[header_end..];
-    let end = records::last_record_end(body, b'"').unwrap_or(body.len());
-    Ok((names, body[..end].to_vec()))
+fn splitter(o: &ScannerOptions) -> Result<Splitter> {
+    let source = Source::from_arg(&o.input.to_string_lossy());
+    Splitter::open(&source, &Dialect::default(), 4 << 20)
 }
 
 /// `bytes` with every field quoted (`"7"`): the same records for the quote-aware paths.
@@ -158,9 +129,7 @@ pub fn quote_fields(bytes: &[u8]) -> Vec<u8> {
 
 /// The splitter over the whole file: what the reader thread does, alone.
 fn read_alone(o: &ScannerOptions) -> Result<u64> {
-    let source = Source::from_arg(&o.input.to_string_lossy());
-    let splitter = Splitter::open(&source, &Dialect::default(), 4 << 20)?;
-    splitter.map(|c| c.map(|c| c.rows)).sum()
+    splitter(o)?.map(|c| c.map(|c| c.rows)).sum()
 }
 
 /// The median wall time of `runs` calls of `f`, after one untimed call.

@@ -61,6 +61,11 @@ fn degenerate(delimiter: u8, quote: u8) -> bool {
             .any(|b| *b == b'\n' || *b == b'\r')
 }
 
+/// Whether `chunk` takes the quote-aware loop: it holds a quote, or `Always` says so.
+fn quoted(quotes: Quotes, chunk: &[u8], quote: u8) -> bool {
+    quotes == Quotes::Always || memchr(quote, chunk).is_some()
+}
+
 /// Panics unless the CPU can run `imp`: the check that makes the `unsafe` calls below sound.
 fn check(imp: Impl) {
     assert!(imp.is_available(), "{imp:?} is not supported by this CPU");
@@ -146,7 +151,7 @@ fn classifier(
     impl FnMut(usize, bool, &mut QuoteState, &mut Blocks) + '_,
 ) {
     check(imp);
-    let quoted = quotes == Quotes::Always || memchr(dq.1, chunk).is_some();
+    let quoted = quoted(quotes, chunk, dq.1);
     let classify = move |from, tail, state: &mut QuoteState, out: &mut Blocks| {
         let batch = &chunk[from..if tail { chunk.len() } else { from + BATCH }];
         dispatch!(imp, classify(quoted, batch, tail, dq, state, out))
@@ -271,6 +276,6 @@ pub fn count_lines_and_rows_with(
         return reference::count_lines_and_rows(chunk, delimiter, quote);
     }
     check(imp);
-    let quoted = quotes == Quotes::Always || memchr(quote, chunk).is_some();
+    let quoted = quoted(quotes, chunk, quote);
     dispatch!(imp, count(quoted, chunk, delimiter, quote))
 }

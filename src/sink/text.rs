@@ -93,7 +93,6 @@ impl Encoder for Delimited {
                 .sum::<usize>()
             + batch.height * fields;
         let mut body = Vec::with_capacity(size);
-        let same_delimiter = self.input.delimiter == d.delimiter;
         for i in 0..batch.height {
             let mut first = true;
             if let Some(index) = &index {
@@ -104,11 +103,7 @@ impl Encoder for Delimited {
                 if !first {
                     body.push(d.delimiter);
                 }
-                let record = r.spans[i].of(&r.bytes);
-                match same_delimiter {
-                    true => encode::append(&mut body, record),
-                    false => encode::push_record(&mut body, record, &self.input, d),
-                }
+                encode::push_record(&mut body, r.spans[i].of(&r.bytes), &self.input, d);
                 first = false;
             }
             for e in &encoded {
