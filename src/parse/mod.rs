@@ -4,6 +4,7 @@
 use polars::prelude::*;
 
 pub mod integer;
+mod table;
 
 pub use integer::integer;
 
@@ -138,21 +139,36 @@ impl Parser {
         &self.names[index]
     }
 
-    /// Finds every record of `bytes`, checks its width and parses the selected fields.
+    /// Finds every record of `bytes`, checks its width and parses the selected fields: as a
+    /// table of separators when the chunk is one (the common case), else by the general scan.
     pub fn parse(&self, bytes: &[u8]) -> Result<Parsed, ParseError> {
-        let guess = bytes.len() / (2 * self.width.max(1)) + 1;
+        if let Some(parsed) = self.parse_table(bytes) {
+            return Ok(parsed);
+        }
+        let (values, records) = self.buffers(bytes);
         let mut r = Reading {
             parser: self,
-            values: self.selected.iter().map(|_| Values::new(guess)).collect(),
-            records: Vec::with_capacity(guess),
+            values,
+            records,
             rejected: Vec::new(),
             bad_number: None,
         };
         let d = &self.dialect;
         records::visit_selected(bytes, d.delimiter, d.quote, &self.wanted, &mut r)?;
-        let kept = r.records.len();
-        let columns = r
-            .values
+        Ok(self.finish(r.records, r.values, r.rejected))
+    }
+
+    /// Empty values for each selected column and empty records, sized for `bytes`.
+    fn buffers(&self, bytes: &[u8]) -> (Vec<Values>, Vec<Span>) {
+        let guess = bytes.len() / (2 * self.width.max(1)) + 1;
+        let values = self.selected.iter().map(|_| Values::new(guess)).collect();
+        (values, Vec::with_capacity(guess))
+    }
+
+    /// The parsed chunk: the values of the kept records as columns.
+    fn finish(&self, records: Vec<Span>, values: Vec<Values>, rejected: Vec<Rejected>) -> Parsed {
+        let kept = records.len();
+        let columns = values
             .into_iter()
             .zip(&self.selected)
             .map(|(mut v, &i)| {
@@ -160,11 +176,11 @@ impl Parser {
                 v.into_column(&self.names[i])
             })
             .collect();
-        Ok(Parsed {
-            records: r.records,
+        Parsed {
+            records,
             columns,
-            rejected: r.rejected,
-        })
+            rejected,
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use memchr::memchr;
 
 pub use super::block::Impl;
+use super::table::{self, Table};
 use super::walk::{self, All, Blocks, QuoteState, Selection, Wanted, BATCH};
 use super::{block, reference, split, Callbacks, Record, Visitor};
 
@@ -235,6 +236,39 @@ fn visit_selected_with<E>(
     }
     let (quoted, classify) = classifier(imp, quotes, chunk, (delimiter, quote));
     walk::walk_fields(chunk, quoted, classify, selection, v)
+}
+
+/// Calls `window` with each window of `chunk` as a table of records of `width` fields (see
+/// `Table`), with the best kernel. False, perhaps after some windows, when the chunk is not
+/// such a table or `window` returned false: then the chunk needs the general scan.
+#[inline]
+pub fn for_each_table_window(
+    chunk: &[u8],
+    delimiter: u8,
+    quote: u8,
+    width: usize,
+    window: impl FnMut(Table) -> bool,
+) -> bool {
+    for_each_table_window_with(Impl::best(), chunk, (delimiter, quote), width, window)
+}
+
+/// `for_each_table_window` with a chosen kernel. Only quote-free chunks without `\r`, under
+/// 4 GiB, of records at least 2 fields wide in a dialect of distinct special bytes are
+/// tables. Panics if the CPU cannot run `imp`.
+#[inline]
+pub fn for_each_table_window_with(
+    imp: Impl,
+    chunk: &[u8],
+    (delimiter, quote): (u8, u8),
+    width: usize,
+    window: impl FnMut(Table) -> bool,
+) -> bool {
+    let big = chunk.len() >= u32::MAX as usize;
+    if degenerate(delimiter, quote) || width < 2 || big || memchr(b'\r', chunk).is_some() {
+        return false;
+    }
+    let (quoted, classify) = classifier(imp, Quotes::Detect, chunk, (delimiter, quote));
+    !quoted && table::for_each_window(chunk, width, classify, window)
 }
 
 /// `for_each_record` with a chosen kernel and quote handling. Panics if the CPU cannot run `imp`.

@@ -6,15 +6,17 @@ mod block;
 mod kernels;
 pub mod reference;
 mod split;
+mod table;
 mod walk;
 
 use memchr::{memchr, memchr_iter};
 
 pub use kernels::{
     count_lines_and_rows, count_lines_and_rows_with, for_each_record, for_each_record_with,
-    last_record_end, last_record_end_with, scan, scan_selected_with, scan_with, visit_selected,
-    Impl, Quotes,
+    for_each_table_window, for_each_table_window_with, last_record_end, last_record_end_with, scan,
+    scan_selected_with, scan_with, visit_selected, Impl, Quotes,
 };
+pub use table::Table;
 
 /// What a field scan calls: `field(index, raw, line)` for each (selected) field of a record,
 /// then `record` for the record. One value holds the state both share, and the scan's loop

@@ -2,8 +2,8 @@
 //! gives the reference's exact callbacks, counts and split points on random CSV and bytes.
 
 use dfpar::records::{
-    count_lines_and_rows_with, for_each_record_with, last_record_end_with, reference,
-    scan_selected_with, scan_with, Impl, Quotes, Record,
+    count_lines_and_rows_with, for_each_record_with, for_each_table_window_with,
+    last_record_end_with, reference, scan_selected_with, scan_with, Impl, Quotes, Record, Table,
 };
 use proptest::prelude::*;
 
@@ -78,6 +78,56 @@ fn reference_selected(chunk: &[u8], d: u8, q: u8, wanted: &[bool], fail_at: usiz
     (kept, result.map_err(|_| unreachable!()))
 }
 
+/// The reference's trace when `chunk` is a table of records `width` wide: quote-free, no
+/// `\r`, no blank line, every record of that width, in a dialect of distinct special bytes.
+fn reference_table(chunk: &[u8], d: u8, q: u8, width: usize) -> Option<Vec<Event>> {
+    let (events, _) = reference_trace(chunk, d, q, usize::MAX);
+    let records: Vec<&Record> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Record(r) => Some(r),
+            Event::Field(..) => None,
+        })
+        .collect();
+    let lines = memchr::memchr_iter(b'\n', chunk).count();
+    let unterminated = usize::from(!chunk.is_empty() && !chunk.ends_with(b"\n"));
+    let special = [d, q, b'\n', b'\r'];
+    let distinct = (0..4).all(|i| !special[i + 1..].contains(&special[i]));
+    let table = width >= 2
+        && distinct
+        && !chunk.contains(&q)
+        && !chunk.contains(&b'\r')
+        && records.len() == lines + unterminated
+        && records.iter().all(|r| r.fields == width);
+    table.then_some(events)
+}
+
+/// The same trace from the table windows, or `None` when the chunk is not a table.
+fn table_trace(imp: Impl, chunk: &[u8], dq: (u8, u8), width: usize) -> Option<Vec<Event>> {
+    let mut events = Vec::new();
+    let mut line = 0;
+    let is_table = for_each_table_window_with(imp, chunk, dq, width, |t: Table| {
+        let columns: Vec<Vec<(usize, usize)>> = (0..width).map(|j| t.column(j).collect()).collect();
+        for (r, (start, end)) in t.records().enumerate() {
+            for (j, column) in columns.iter().enumerate() {
+                let (a, b) = column[r];
+                events.push(Event::Field(j, chunk[a..b].to_vec(), line));
+            }
+            let fields = width;
+            events.push(Event::Record(Record {
+                start,
+                end,
+                fields,
+                line,
+            }));
+            line += 1;
+        }
+        assert_eq!(t.len(), columns[0].len());
+        true
+    });
+    is_table.then_some(events)
+}
+
 fn impls() -> impl Iterator<Item = Impl> {
     Impl::ALL.into_iter().filter(|i| i.is_available())
 }
@@ -97,6 +147,11 @@ fn check(chunk: &[u8], d: u8, q: u8) {
             )
         };
         assert_eq!(last_record_end_with(imp, chunk, q), want_end, "{}", ctx());
+        for width in [2, 3, 5] {
+            let got = table_trace(imp, chunk, (d, q), width);
+            let want = reference_table(chunk, d, q, width);
+            assert_eq!(got, want, "table {width} wide {}", ctx());
+        }
         for quotes in [Quotes::Detect, Quotes::Always] {
             let counts = count_lines_and_rows_with(imp, quotes, chunk, d, q);
             assert_eq!(counts, want_counts, "{quotes:?} {}", ctx());
@@ -195,6 +250,47 @@ fn csv(d: u8, q: u8, records: std::ops::Range<usize>) -> impl Strategy<Value = V
     })
 }
 
+/// A quote-free table of `width` (2 to 5) fields, with one fault or none: a blank line, a
+/// record one field short or long, a `\r\n`; maybe without the last line ending.
+fn table_csv(records: std::ops::Range<usize>) -> impl Strategy<Value = (usize, u8, Vec<u8>)> {
+    (2..6usize)
+        .prop_flat_map(move |w| {
+            let record = prop::collection::vec("[0-9a-z. -]{0,4}", w);
+            let all = prop::collection::vec(record, records.clone());
+            (
+                Just(w),
+                all,
+                0..6u8,
+                any::<prop::sample::Index>(),
+                any::<bool>(),
+            )
+        })
+        .prop_map(|(w, mut records, fault, at, unterminated)| {
+            let at = at.index(records.len().max(1));
+            match (fault, records.get_mut(at)) {
+                (2, Some(r)) => drop(r.pop()),
+                (3, Some(r)) => r.push("x".into()),
+                _ => {}
+            }
+            let mut out = Vec::new();
+            for (i, r) in records.iter().enumerate() {
+                if i == at && fault == 1 {
+                    out.push(b'\n');
+                }
+                out.extend_from_slice(r.join(",").as_bytes());
+                out.extend_from_slice(if i == at && fault == 4 {
+                    b"\r\n"
+                } else {
+                    b"\n"
+                });
+            }
+            if unterminated && out.last() == Some(&b'\n') {
+                out.pop();
+            }
+            (w, fault, out)
+        })
+}
+
 fn alphabet_bytes(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(
         prop::sample::select(b"01,\"\n\r9x. -;\t\xef\xbb\xbf".to_vec()),
@@ -235,6 +331,21 @@ proptest! {
     #[test]
     fn long_bytes(bytes in alphabet_bytes(4097..9000), dq in prop::sample::select(DIALECTS[..5].to_vec())) {
         check(&bytes, dq.0, dq.1);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    #[test]
+    fn tables((width, fault, text) in table_csv(0..2500)) {
+        let want = reference_table(&text, b',', b'"', width);
+        if fault == 0 || fault == 5 {
+            prop_assert!(want.is_some(), "a table: {text:?}");
+        }
+        for imp in impls() {
+            prop_assert_eq!(&table_trace(imp, &text, (b',', b'"'), width), &want, "{:?}", imp);
+        }
     }
 }
 

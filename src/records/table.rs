@@ -1,0 +1,121 @@
+//! Quote-free chunks whose records all have the same width, read as a table: the position of
+//! every separator, window by window, so that the parser reads a column in one tight loop.
+
+use super::walk::{Blocks, QuoteState, BATCH};
+
+/// Batches per window: 16 KiB of input, whose separators stay in the first-level caches.
+const WINDOW: usize = 4;
+
+/// A window of whole records. `seps[0]` ends the record before the first (`u32::MAX` at the
+/// chunk's start), then come each record's `width` separators, the last its line ending (or
+/// the chunk's end).
+pub struct Table<'a> {
+    seps: &'a [u32],
+    width: usize,
+}
+
+impl Table<'_> {
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        (self.seps.len() - 1) / self.width
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seps.len() == 1
+    }
+
+    /// Where field `j` of each record lies: `(start, end)` offsets in the chunk.
+    #[inline(always)]
+    pub fn column(&self, j: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let pairs = self
+            .seps
+            .get(j..)
+            .unwrap_or(&[])
+            .windows(2)
+            .step_by(self.width);
+        pairs.map(|p| (p[0].wrapping_add(1) as usize, p[1] as usize))
+    }
+
+    /// Where each record lies, without its line ending.
+    pub fn records(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let w = self.width;
+        let ends = self.seps.windows(w + 1).step_by(w);
+        ends.map(move |p| (p[0].wrapping_add(1) as usize, p[w] as usize))
+    }
+}
+
+/// Calls `window` with each window of the quote-free `chunk` (under 4 GiB, without `\r`) as
+/// a table of records of `width` (at least 2) fields. False, perhaps after some windows,
+/// when the chunk is not such a table (a blank line or a record of another width) or when
+/// `window` returned false. `classify` is stage 1 of the quote-free walk.
+#[inline(always)]
+pub(crate) fn for_each_window(
+    chunk: &[u8],
+    width: usize,
+    mut classify: impl FnMut(usize, bool, &mut QuoteState, &mut Blocks),
+    mut window: impl FnMut(Table) -> bool,
+) -> bool {
+    debug_assert!(width >= 2 && chunk.len() < u32::MAX as usize);
+    let mut seps: Vec<u32> = Vec::with_capacity(WINDOW * BATCH + width + 2);
+    seps.push(u32::MAX);
+    let (mut blocks, mut quotes) = (Blocks::new(), QuoteState::default());
+    let (mut from, mut nls) = (0, 0);
+    loop {
+        let mut tail = false;
+        for _ in 0..WINDOW {
+            tail = chunk.len() - from <= BATCH;
+            classify(from, tail, &mut quotes, &mut blocks);
+            nls += flatten(&blocks, from, &mut seps);
+            if tail {
+                break;
+            }
+            from += BATCH;
+        }
+        if tail && (chunk.is_empty() || chunk.ends_with(b"\n")) {
+            seps.pop(); // the chunk's end, after its last line ending, ends no record
+            nls -= 1;
+        }
+        let rows = (seps.len() - 1) / width;
+        let whole = rows * width + 1;
+        if !is_table(chunk, &seps, width, nls)
+            || !window(Table {
+                seps: &seps[..whole],
+                width,
+            })
+        {
+            return false;
+        }
+        if tail {
+            return seps.len() == whole; // otherwise the last record is short
+        }
+        seps.drain(..whole - 1); // keeps the last record's end and the separators after it
+        nls = 0;
+    }
+}
+
+/// Appends the positions of the separators (delimiters and line endings, the chunk's end
+/// included) of the classified `blocks` from `from`; returns how many are line endings.
+#[inline(always)]
+fn flatten(blocks: &Blocks, from: usize, seps: &mut Vec<u32>) -> usize {
+    let mut nls = 0;
+    for (i, s) in blocks.structure[..blocks.len].iter().enumerate() {
+        let base = (from + 64 * i) as u32;
+        let mut bits = s.delim | s.nl;
+        nls += s.nl.count_ones() as usize;
+        while bits != 0 {
+            seps.push(base + bits.trailing_zeros());
+            bits &= bits - 1;
+        }
+    }
+    nls
+}
+
+/// Whether the line endings among `seps[1..]` (`nls` of them) are exactly the ends of its
+/// whole records: then every record has `width` fields and none is blank.
+#[inline(always)]
+fn is_table(chunk: &[u8], seps: &[u32], width: usize, nls: usize) -> bool {
+    let is_nl = |&p: &u32| chunk.get(p as usize).is_none_or(|&b| b == b'\n');
+    let rows = (seps.len() - 1) / width;
+    let ends = seps.iter().skip(width).step_by(width);
+    nls == rows && ends.take(rows).all(is_nl)
+}
