@@ -45,22 +45,12 @@ pub fn encode(col: &Series, dialect: &Dialect) -> PolarsResult<Encoded> {
             }
             e.ends.push(e.bytes.len());
         });
+    } else if dtype == &DataType::UInt32 {
+        integers(col.u32()?, &mut e); // the counts of row functions: no cast
     } else if dtype.is_unsigned_integer() {
-        let mut buf = itoa::Buffer::new();
-        for_each_value(col.cast(&DataType::UInt64)?.u64()?, |v| {
-            if let Some(v) = v {
-                append(&mut e.bytes, buf.format(v).as_bytes());
-            }
-            e.ends.push(e.bytes.len());
-        });
+        integers(col.cast(&DataType::UInt64)?.u64()?, &mut e);
     } else if dtype.is_integer() {
-        let mut buf = itoa::Buffer::new();
-        for_each_value(col.cast(&DataType::Int64)?.i64()?, |v| {
-            if let Some(v) = v {
-                append(&mut e.bytes, buf.format(v).as_bytes());
-            }
-            e.ends.push(e.bytes.len());
-        });
+        integers(col.cast(&DataType::Int64)?.i64()?, &mut e);
     } else {
         for v in col.cast(&DataType::String)?.str()?.iter() {
             if let Some(v) = v {
@@ -70,6 +60,24 @@ pub fn encode(col: &Series, dialect: &Dialect) -> PolarsResult<Encoded> {
         }
     }
     Ok(e)
+}
+
+/// Appends the text of each integer of `ca`: one digit written directly, others by itoa.
+fn integers<T>(ca: &ChunkedArray<T>, e: &mut Encoded)
+where
+    T: PolarsNumericType,
+    T::Native: itoa::Integer + TryInto<u8>,
+{
+    let mut buf = itoa::Buffer::new();
+    for_each_value(ca, |v| {
+        if let Some(v) = v {
+            match v.try_into() {
+                Ok(digit @ 0..=9) => e.bytes.push(b'0' + digit),
+                _ => append(&mut e.bytes, buf.format(v).as_bytes()),
+            }
+        }
+        e.ends.push(e.bytes.len());
+    });
 }
 
 /// Calls `each` with every value of `ca` in order (`None` for a null), straight from the
@@ -219,6 +227,31 @@ mod tests {
                 assert_eq!(&out[..3], b"abc");
                 assert_eq!(&out[3..], &source[7..7 + n], "{n} bytes, room {room}");
             }
+        }
+    }
+
+    #[test]
+    fn integers_of_every_width_match_their_display() {
+        let d = Dialect::default();
+        let values = [
+            Some(0i64),
+            Some(9),
+            Some(10),
+            None,
+            Some(-1),
+            Some(-10),
+            Some(1 << 40),
+        ];
+        let want = |v: &Option<i64>| v.map_or(String::new(), |v| v.to_string());
+        let e = encode(&Series::new("i".into(), values), &d).unwrap();
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(e.field(i), want(v).as_bytes(), "i64 {v:?}");
+        }
+        let counts = [Some(0u32), Some(7), Some(10), None, Some(u32::MAX)];
+        let e = encode(&Series::new("c".into(), counts), &d).unwrap();
+        for (i, v) in counts.iter().enumerate() {
+            let want = v.map_or(String::new(), |v| v.to_string());
+            assert_eq!(e.field(i), want.as_bytes(), "u32 {v:?}");
         }
     }
 

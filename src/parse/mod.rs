@@ -142,9 +142,14 @@ impl Parser {
     /// Finds every record of `bytes`, checks its width and parses the selected fields: as a
     /// table of separators when the chunk is one (the common case), else by the general scan.
     pub fn parse(&self, bytes: &[u8]) -> Result<Parsed, ParseError> {
-        if let Some(parsed) = self.parse_table(bytes) {
-            return Ok(parsed);
+        match self.parse_table(bytes) {
+            Some(parsed) => Ok(parsed),
+            None => self.parse_general(bytes),
         }
+    }
+
+    /// Any chunk, by the general field scan: ragged records, quotes, blank lines, errors.
+    fn parse_general(&self, bytes: &[u8]) -> Result<Parsed, ParseError> {
         let (values, records) = self.buffers(bytes);
         let mut r = Reading {
             parser: self,

@@ -24,23 +24,28 @@ impl Table<'_> {
         self.seps.len() == 1
     }
 
-    /// Where field `j` of each record lies: `(start, end)` offsets in the chunk.
+    /// Where field `j` (of `width`) of each record lies: `(start, end)` offsets in the chunk.
     #[inline(always)]
-    pub fn column(&self, j: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
-        let pairs = self
-            .seps
-            .get(j..)
-            .unwrap_or(&[])
-            .windows(2)
-            .step_by(self.width);
-        pairs.map(|p| (p[0].wrapping_add(1) as usize, p[1] as usize))
+    pub fn column(&self, j: usize) -> impl ExactSizeIterator<Item = (usize, usize)> + '_ {
+        self.between(j, 1)
     }
 
     /// Where each record lies, without its line ending.
-    pub fn records(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        let w = self.width;
-        let ends = self.seps.windows(w + 1).step_by(w);
-        ends.map(move |p| (p[0].wrapping_add(1) as usize, p[w] as usize))
+    #[inline(always)]
+    pub fn records(&self) -> impl ExactSizeIterator<Item = (usize, usize)> + '_ {
+        self.between(0, self.width)
+    }
+
+    /// For each record, from after its separator `k - 1` (`-1`: the previous record's end)
+    /// to its separator `k - 1 + span`. A plain index loop: the compiler keeps it tight.
+    #[inline(always)]
+    fn between(&self, k: usize, span: usize) -> impl ExactSizeIterator<Item = (usize, usize)> + '_ {
+        assert!(k + span <= self.width);
+        let (s, w) = (self.seps, self.width);
+        (0..self.len()).map(move |r| {
+            let at = r * w + k;
+            (s[at].wrapping_add(1) as usize, s[at + span] as usize)
+        })
     }
 }
 
@@ -102,10 +107,12 @@ fn flatten(blocks: &Blocks, from: usize, seps: &mut Vec<u32>) -> usize {
         let base = (from + 64 * i) as u32;
         let mut bits = s.delim | s.nl;
         nls += s.nl.count_ones() as usize;
-        while bits != 0 {
-            seps.push(base + bits.trailing_zeros());
+        // One `extend` of known length: no capacity check or length update per separator.
+        seps.extend((0..bits.count_ones()).map(|_| {
+            let k = bits.trailing_zeros();
             bits &= bits - 1;
-        }
+            base + k
+        }));
     }
     nls
 }
