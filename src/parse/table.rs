@@ -18,7 +18,7 @@ impl Parser {
             });
             records.extend(spans);
             let mut columns = self.selected.iter().zip(&mut values);
-            columns.all(|(&j, v)| v.read(t.column(j), bytes, d))
+            columns.all(|(&j, v)| v.read(t.column(j), d))
         };
         let table =
             records::for_each_table_window(bytes, d.delimiter, d.quote, self.width, &mut window);
@@ -27,31 +27,23 @@ impl Parser {
 }
 
 impl Values {
-    /// Appends the numbers at `fields` of `bytes`; false when a field is not one. One
-    /// `extend` of known length: no capacity check or length update per value.
+    /// Appends the numbers of `fields`; false when a field is not one. One `extend` of
+    /// known length: no capacity check or length update per value.
     #[inline(always)]
-    fn read(
-        &mut self,
-        fields: impl ExactSizeIterator<Item = (usize, usize)>,
-        bytes: &[u8],
-        d: &Dialect,
-    ) -> bool {
+    fn read<'a>(&mut self, fields: impl ExactSizeIterator<Item = &'a [u8]>, d: &Dialect) -> bool {
         let (at, mut numbers) = (self.values.len(), true);
         let nulls = &mut self.nulls;
-        let values =
-            fields
-                .enumerate()
-                .map(|(i, (start, end))| match number(&bytes[start..end], d) {
-                    Some(Some(v)) => v,
-                    Some(None) => {
-                        nulls.push(at + i);
-                        0.0
-                    }
-                    None => {
-                        numbers = false;
-                        0.0
-                    }
-                });
+        let values = fields.enumerate().map(|(i, field)| match number(field, d) {
+            Some(Some(v)) => v,
+            Some(None) => {
+                nulls.push(at + i);
+                0.0
+            }
+            None => {
+                numbers = false;
+                0.0
+            }
+        });
         self.values.extend(values);
         numbers
     }

@@ -6,15 +6,17 @@ use super::walk::{Blocks, QuoteState, BATCH};
 /// Batches per window: 16 KiB of input, whose separators stay in the first-level caches.
 const WINDOW: usize = 4;
 
-/// A window of whole records. `seps[0]` ends the record before the first (`u32::MAX` at the
-/// chunk's start), then come each record's `width` separators, the last its line ending (or
-/// the chunk's end).
+/// A window of whole records of `chunk`. `seps[0]` ends the record before the first
+/// (`u32::MAX` at the chunk's start), then come each record's `width` separators, the last
+/// its line ending (or the chunk's end). The positions rise strictly and none is past the
+/// chunk's end: `for_each_window` makes them so, and `fields` relies on it.
 pub struct Table<'a> {
+    chunk: &'a [u8],
     seps: &'a [u32],
     width: usize,
 }
 
-impl Table<'_> {
+impl<'a> Table<'a> {
     /// The number of records.
     pub fn len(&self) -> usize {
         (self.seps.len() - 1) / self.width
@@ -24,10 +26,16 @@ impl Table<'_> {
         self.seps.len() == 1
     }
 
-    /// Where field `j` (of `width`) of each record lies: `(start, end)` offsets in the chunk.
+    /// Field `j` (of `width`) of each record.
     #[inline(always)]
-    pub fn column(&self, j: usize) -> impl ExactSizeIterator<Item = (usize, usize)> + '_ {
-        self.between(j, 1)
+    pub fn column(&self, j: usize) -> impl ExactSizeIterator<Item = &'a [u8]> + '_ {
+        let chunk = self.chunk;
+        self.between(j, 1).map(move |(start, end)| {
+            debug_assert!(start <= end && end <= chunk.len());
+            // SAFETY: separators rise strictly and none is past the chunk's end (see `Table`),
+            // so start (one past a separator, or 0) <= end <= chunk.len().
+            unsafe { chunk.get_unchecked(start..end) }
+        })
     }
 
     /// Where each record lies, without its line ending.
@@ -37,14 +45,16 @@ impl Table<'_> {
     }
 
     /// For each record, from after its separator `k - 1` (`-1`: the previous record's end)
-    /// to its separator `k - 1 + span`. A plain index loop: the compiler keeps it tight.
+    /// to its separator `k - 1 + span`. The bounds are checked once, not per record.
     #[inline(always)]
     fn between(&self, k: usize, span: usize) -> impl ExactSizeIterator<Item = (usize, usize)> + '_ {
-        assert!(k + span <= self.width);
-        let (s, w) = (self.seps, self.width);
-        (0..self.len()).map(move |r| {
+        let (s, w, n) = (self.seps, self.width, self.len());
+        assert!(k + span <= w && n * w < s.len());
+        (0..n).map(move |r| {
             let at = r * w + k;
-            (s[at].wrapping_add(1) as usize, s[at + span] as usize)
+            // SAFETY: at + span <= (n - 1) * w + k + span <= n * w < s.len(), asserted above.
+            let (a, b) = unsafe { (*s.get_unchecked(at), *s.get_unchecked(at + span)) };
+            (a.wrapping_add(1) as usize, b as usize)
         })
     }
 }
@@ -84,6 +94,7 @@ pub(crate) fn for_each_window(
         let whole = rows * width + 1;
         if !is_table(chunk, &seps, width, nls)
             || !window(Table {
+                chunk,
                 seps: &seps[..whole],
                 width,
             })
@@ -100,6 +111,7 @@ pub(crate) fn for_each_window(
 
 /// Appends the positions of the separators (delimiters and line endings, the chunk's end
 /// included) of the classified `blocks` from `from`; returns how many are line endings.
+/// They rise strictly: blocks are taken in order, and each block's bits from the lowest.
 #[inline(always)]
 fn flatten(blocks: &Blocks, from: usize, seps: &mut Vec<u32>) -> usize {
     let mut nls = 0;
@@ -118,11 +130,14 @@ fn flatten(blocks: &Blocks, from: usize, seps: &mut Vec<u32>) -> usize {
 }
 
 /// Whether the line endings among `seps[1..]` (`nls` of them) are exactly the ends of its
-/// whole records: then every record has `width` fields and none is blank.
+/// whole records: then every record has `width` fields and none is blank. Also checks that
+/// no position is past the chunk's end (they rise, so the last one says), which `Table`'s
+/// unchecked field slices rely on.
 #[inline(always)]
 fn is_table(chunk: &[u8], seps: &[u32], width: usize, nls: usize) -> bool {
     let is_nl = |&p: &u32| chunk.get(p as usize).is_none_or(|&b| b == b'\n');
+    let within = seps.len() == 1 || seps[seps.len() - 1] as usize <= chunk.len();
     let rows = (seps.len() - 1) / width;
     let ends = seps.iter().skip(width).step_by(width);
-    nls == rows && ends.take(rows).all(is_nl)
+    within && nls == rows && ends.take(rows).all(is_nl)
 }

@@ -107,11 +107,10 @@ fn table_trace(imp: Impl, chunk: &[u8], dq: (u8, u8), width: usize) -> Option<Ve
     let mut events = Vec::new();
     let mut line = 0;
     let is_table = for_each_table_window_with(imp, chunk, dq, width, |t: Table| {
-        let columns: Vec<Vec<(usize, usize)>> = (0..width).map(|j| t.column(j).collect()).collect();
+        let columns: Vec<Vec<&[u8]>> = (0..width).map(|j| t.column(j).collect()).collect();
         for (r, (start, end)) in t.records().enumerate() {
             for (j, column) in columns.iter().enumerate() {
-                let (a, b) = column[r];
-                events.push(Event::Field(j, chunk[a..b].to_vec(), line));
+                events.push(Event::Field(j, column[r].to_vec(), line));
             }
             let fields = width;
             events.push(Event::Record(Record {
