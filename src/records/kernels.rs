@@ -1,7 +1,7 @@
 //! The fast functions, with the reference's exact contract: safe entry points that pick a
 //! kernel at run time and call its `#[target_feature]` instantiation of the generic code.
 
-use memchr::memchr;
+use memchr::{memchr, memchr2};
 
 pub use super::block::Impl;
 use super::table::{self, Table};
@@ -141,23 +141,18 @@ macro_rules! dispatch {
 }
 
 /// Stage 1 of a scan of `chunk` with kernel `imp` (checked here), as a closure for the
-/// walks, `classify(from, tail, quotes, blocks)`; and whether the chunk has quotes.
+/// walks, `classify(from, tail, quotes, blocks)`; `quoted` false promises a quote-free chunk.
 fn classifier(
     imp: Impl,
-    quotes: Quotes,
+    quoted: bool,
     chunk: &[u8],
     dq: (u8, u8),
-) -> (
-    bool,
-    impl FnMut(usize, bool, &mut QuoteState, &mut Blocks) + '_,
-) {
+) -> impl FnMut(usize, bool, &mut QuoteState, &mut Blocks) + '_ {
     check(imp);
-    let quoted = quoted(quotes, chunk, dq.1);
-    let classify = move |from, tail, state: &mut QuoteState, out: &mut Blocks| {
+    move |from, tail, state: &mut QuoteState, out: &mut Blocks| {
         let batch = &chunk[from..if tail { chunk.len() } else { from + BATCH }];
         dispatch!(imp, classify(quoted, batch, tail, dq, state, out))
-    };
-    (quoted, classify)
+    }
 }
 
 /// `scan` with a chosen kernel and quote handling (tests, benchmarks). Panics if the CPU
@@ -175,7 +170,8 @@ pub fn scan_with<E>(
     if degenerate(delimiter, quote) {
         return reference::scan(chunk, delimiter, quote, field, visit);
     }
-    let (quoted, classify) = classifier(imp, quotes, chunk, (delimiter, quote));
+    let quoted = quoted(quotes, chunk, quote);
+    let classify = classifier(imp, quoted, chunk, (delimiter, quote));
     walk::walk_fields(chunk, quoted, classify, All, &mut Callbacks(field, visit))
 }
 
@@ -234,7 +230,8 @@ fn visit_selected_with<E>(
         let mut record = |r| v.record(r);
         return for_each_record_with(imp, quotes, chunk, delimiter, quote, &mut record);
     }
-    let (quoted, classify) = classifier(imp, quotes, chunk, (delimiter, quote));
+    let quoted = quoted(quotes, chunk, quote);
+    let classify = classifier(imp, quoted, chunk, (delimiter, quote));
     walk::walk_fields(chunk, quoted, classify, selection, v)
 }
 
@@ -264,11 +261,15 @@ pub fn for_each_table_window_with(
     window: impl FnMut(Table) -> bool,
 ) -> bool {
     let big = chunk.len() >= u32::MAX as usize;
-    if degenerate(delimiter, quote) || width < 2 || big || memchr(b'\r', chunk).is_some() {
+    if degenerate(delimiter, quote) || width < 2 || big {
         return false;
     }
-    let (quoted, classify) = classifier(imp, Quotes::Detect, chunk, (delimiter, quote));
-    !quoted && table::for_each_window(chunk, width, classify, window)
+    // One pass over the chunk for both bytes that rule a table out.
+    if memchr2(quote, b'\r', chunk).is_some() {
+        return false;
+    }
+    let classify = classifier(imp, false, chunk, (delimiter, quote));
+    table::for_each_window(chunk, width, classify, window)
 }
 
 /// `for_each_record` with a chosen kernel and quote handling. Panics if the CPU cannot run `imp`.
@@ -284,7 +285,8 @@ pub fn for_each_record_with<E>(
     if degenerate(delimiter, quote) {
         return reference::for_each_record(chunk, delimiter, quote, visit);
     }
-    let (quoted, classify) = classifier(imp, quotes, chunk, (delimiter, quote));
+    let quoted = quoted(quotes, chunk, quote);
+    let classify = classifier(imp, quoted, chunk, (delimiter, quote));
     walk::walk_records(chunk, quoted, classify, visit)
 }
 

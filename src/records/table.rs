@@ -102,7 +102,9 @@ pub(crate) fn for_each_window(
             return false;
         }
         if tail {
-            return seps.len() == whole; // otherwise the last record is short
+            // Nothing is left over: the chunk's last separator is a line ending or its end,
+            // which `is_table` has counted as a record's end.
+            return seps.len() == whole;
         }
         seps.drain(..whole - 1); // keeps the last record's end and the separators after it
         nls = 0;
