@@ -17,16 +17,24 @@ enum Event {
 /// The callbacks and result of a scan whose callbacks fail at event `fail_at`.
 type Trace = (Vec<Event>, Result<u64, usize>);
 
-fn reference_trace(chunk: &[u8], d: u8, q: u8, fail_at: usize) -> Trace {
-    let events = std::cell::RefCell::new(Vec::new());
-    let push = |e| {
+/// Pushes each event into `events`, and fails with `fail_at` at the `fail_at`-th.
+fn recorder(
+    events: &std::cell::RefCell<Vec<Event>>,
+    fail_at: usize,
+) -> impl Fn(Event) -> Result<(), usize> + '_ {
+    move |e| {
         let mut ev = events.borrow_mut();
         ev.push(e);
         if ev.len() == fail_at {
             return Err(fail_at);
         }
         Ok(())
-    };
+    }
+}
+
+fn reference_trace(chunk: &[u8], d: u8, q: u8, fail_at: usize) -> Trace {
+    let events = std::cell::RefCell::new(Vec::new());
+    let push = recorder(&events, fail_at);
     let r = reference::scan(
         chunk,
         d,
@@ -34,6 +42,7 @@ fn reference_trace(chunk: &[u8], d: u8, q: u8, fail_at: usize) -> Trace {
         |i, raw, line| push(Event::Field(i, raw.to_vec(), line)),
         |rec| push(Event::Record(rec)),
     );
+    drop(push);
     (events.into_inner(), r)
 }
 
@@ -46,20 +55,14 @@ fn fast_trace(
     fail_at: usize,
 ) -> Trace {
     let events = std::cell::RefCell::new(Vec::new());
-    let push = |e| {
-        let mut ev = events.borrow_mut();
-        ev.push(e);
-        if ev.len() == fail_at {
-            return Err(fail_at);
-        }
-        Ok(())
-    };
+    let push = recorder(&events, fail_at);
     let field = |i, raw: &[u8], line| push(Event::Field(i, raw.to_vec(), line));
     let visit = |rec| push(Event::Record(rec));
     let r = match wanted {
         None => scan_with(imp, quotes, chunk, d, q, field, visit),
         Some(w) => scan_selected_with(imp, quotes, chunk, d, q, w, field, visit),
     };
+    drop(push);
     (events.into_inner(), r)
 }
 
