@@ -4,10 +4,10 @@
 use clap::Parser;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dfpar::apply::apply;
-use dfpar::bench::scanner::quote_fields;
+use dfpar::bench::scanner::{self, quote_fields};
 use dfpar::cli::{Cli, Command};
 use dfpar::read::Splitter;
-use dfpar::records::{self, reference};
+use dfpar::records;
 use dfpar::Request;
 
 /// The request of `dfpar apply ARGS`, as the command line gives it.
@@ -53,43 +53,11 @@ fn scanner(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(body.len() as u64));
         g.sample_size(20)
             .measurement_time(std::time::Duration::from_secs(2));
-        let count = |r: Result<u64, ()>| r.unwrap();
-        g.bench_function("fields: simd scan", |b| {
-            b.iter(|| {
-                count(records::scan(
-                    body,
-                    b',',
-                    b'"',
-                    |_, _, _| Ok(()),
-                    |_| Ok(()),
-                ))
-            })
-        });
-        g.bench_function("fields: reference scan", |b| {
-            b.iter(|| {
-                count(reference::scan(
-                    body,
-                    b',',
-                    b'"',
-                    |_, _, _| Ok(()),
-                    |_| Ok(()),
-                ))
-            })
-        });
-        g.bench_function("records: simd", |b| {
-            b.iter(|| count(records::for_each_record(body, b',', b'"', |_| Ok(()))))
-        });
-        g.bench_function("records: reference", |b| {
-            b.iter(|| count(reference::for_each_record(body, b',', b'"', |_| Ok(()))))
-        });
-        g.bench_function("count lines and rows: simd", |b| {
-            b.iter(|| records::count_lines_and_rows(body, b',', b'"'))
-        });
+        for (name, case) in scanner::cases(&parser) {
+            g.bench_function(name, |b| b.iter(|| case(body)));
+        }
         g.bench_function("last record end: simd", |b| {
             b.iter(|| records::last_record_end(body, b'"'))
-        });
-        g.bench_function("parse 5 numeric columns", |b| {
-            b.iter(|| parser.parse(body).unwrap().records.len())
         });
         g.bench_function("splitter (4 MiB chunks)", |b| {
             b.iter(|| {

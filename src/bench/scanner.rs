@@ -22,7 +22,7 @@ pub struct ScannerOptions {
 }
 
 /// A case: what it times, run on one chunk.
-type Case<'a> = (&'static str, Box<dyn Fn(&[u8]) -> u64 + 'a>);
+pub type Case<'a> = (&'static str, Box<dyn Fn(&[u8]) -> u64 + 'a>);
 
 pub fn run(o: &ScannerOptions) -> Result<()> {
     let (names, body) = sample(o)?;
@@ -54,8 +54,9 @@ pub fn run(o: &ScannerOptions) -> Result<()> {
 }
 
 /// What the cases time: the field scan and the record scan, SIMD and reference, the
-/// splitter's count, and the parser reading every column as numbers.
-fn cases(parser: &Parser) -> Vec<Case<'_>> {
+/// splitter's count, and the parser reading every column as numbers (`make
+/// bench-criterion` times the same).
+pub fn cases(parser: &Parser) -> Vec<Case<'_>> {
     let n = |r: std::result::Result<u64, ()>| r.unwrap_or(0);
     vec![
         (
