@@ -59,7 +59,7 @@ impl Source {
             Source::Stdin => (Box::new(std::io::stdin()), None),
             Source::File(path) => open_file(path)?,
         };
-        let (reader, codec, raw_read) =
+        let (reader, decoding) =
             compress::open(raw, self.path()).map_err(|source| Error::Input {
                 path: self.name(),
                 what: "cannot read",
@@ -68,8 +68,7 @@ impl Source {
         Ok(Opened {
             reader,
             size,
-            codec,
-            raw_read,
+            decoding,
         })
     }
 }
@@ -79,9 +78,8 @@ pub(super) struct Opened {
     pub(super) reader: Box<dyn Read + Send>,
     /// The size of a regular file (compressed, when it is).
     pub(super) size: Option<u64>,
-    pub(super) codec: Option<Codec>,
-    /// The bytes read from the file itself so far (the compressed ones, when it is).
-    pub(super) raw_read: Arc<AtomicU64>,
+    /// When it is compressed: its codec, and the compressed bytes decoded so far.
+    pub(super) decoding: Option<(Codec, Arc<AtomicU64>)>,
 }
 
 fn open_file(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>)> {

@@ -87,9 +87,9 @@ impl Splitter {
             dialect,
             chunk_size,
         );
-        if opened.codec.is_some() {
-            s.codec = opened.codec;
-            s.meter.raw = Some(opened.raw_read);
+        if let Some((codec, raw_read)) = opened.decoding {
+            s.codec = Some(codec);
+            s.meter.raw = Some(raw_read);
         }
         s.start()
     }
