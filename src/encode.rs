@@ -4,11 +4,13 @@
 use polars::prelude::*;
 
 use crate::dialect::Dialect;
+use crate::parse::Span;
 
-/// The CSV text of every value of one column, back to back, with the end of each.
+/// The CSV text of every value of one column, back to back; field `i` is
+/// `bytes[offsets[i]..offsets[i + 1]]`.
 pub struct Encoded {
     bytes: Vec<u8>,
-    ends: Vec<usize>,
+    offsets: Vec<usize>,
 }
 
 impl Encoded {
@@ -18,16 +20,23 @@ impl Encoded {
     }
 
     pub fn field(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start..self.ends[i]]
+        &self.bytes[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// Appends field `i` to `out` (see [`append_from`]).
+    #[inline(always)]
+    pub fn append_to(&self, out: &mut Vec<u8>, i: usize) {
+        append_from(out, &self.bytes, self.offsets[i], self.offsets[i + 1]);
     }
 }
 
 /// Encodes a column; nulls become empty fields.
 pub fn encode(col: &Series, dialect: &Dialect) -> PolarsResult<Encoded> {
+    let mut offsets = Vec::with_capacity(col.len() + 1);
+    offsets.push(0);
     let mut e = Encoded {
         bytes: Vec::with_capacity(col.len() * 4),
-        ends: Vec::with_capacity(col.len()),
+        offsets,
     };
     let dtype = col.dtype();
     if dtype.is_float() {
@@ -43,7 +52,7 @@ pub fn encode(col: &Series, dialect: &Dialect) -> PolarsResult<Encoded> {
                         .for_each(|b| *b = b',');
                 }
             }
-            e.ends.push(e.bytes.len());
+            e.offsets.push(e.bytes.len());
         });
     } else if dtype == &DataType::UInt32 {
         integers(col.u32()?, &mut e); // the counts of row functions: no cast
@@ -56,27 +65,39 @@ pub fn encode(col: &Series, dialect: &Dialect) -> PolarsResult<Encoded> {
             if let Some(v) = v {
                 push_text(&mut e.bytes, v.as_bytes(), dialect);
             }
-            e.ends.push(e.bytes.len());
+            e.offsets.push(e.bytes.len());
         }
     }
     Ok(e)
 }
 
-/// Appends the text of each integer of `ca`: one digit written directly, others by itoa.
+/// Appends the text of each integer of `ca`. One-digit values without nulls (the counts of
+/// most row functions) take one pass of known length per array; otherwise one digit is
+/// written directly and the rest by itoa.
 fn integers<T>(ca: &ChunkedArray<T>, e: &mut Encoded)
 where
     T: PolarsNumericType,
     T::Native: itoa::Integer + TryInto<u8>,
 {
+    let digit = |v: T::Native| v.try_into().ok().filter(|d| *d <= 9);
+    let arrays = || ca.downcast_iter().map(|arr| arr.values().as_slice());
+    if ca.null_count() == 0 && arrays().all(|values| values.iter().all(|&v| digit(v).is_some())) {
+        for values in arrays() {
+            let at = e.bytes.len();
+            e.bytes
+                .extend(values.iter().map(|&v| b'0' + digit(v).unwrap_or(0)));
+            e.offsets.extend((1..=values.len()).map(|k| at + k));
+        }
+        return;
+    }
     let mut buf = itoa::Buffer::new();
     for_each_value(ca, |v| {
-        if let Some(v) = v {
-            match v.try_into() {
-                Ok(digit @ 0..=9) => e.bytes.push(b'0' + digit),
-                _ => append(&mut e.bytes, buf.format(v).as_bytes()),
-            }
+        match v.map(|v| (v, digit(v))) {
+            Some((_, Some(d))) => e.bytes.push(b'0' + d),
+            Some((v, None)) => append(&mut e.bytes, buf.format(v).as_bytes()),
+            None => {}
         }
-        e.ends.push(e.bytes.len());
+        e.offsets.push(e.bytes.len());
     });
 }
 
@@ -132,6 +153,37 @@ pub fn append(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
+/// Room a buffer written by [`append_from`] needs past its last byte.
+pub const SLACK: usize = 16;
+
+/// Appends `bytes[start..end]` to `out`. A field of up to 16 bytes is copied as one 16-byte
+/// load and store when `bytes` holds 16 bytes from `start` and `out` has [`SLACK`] bytes of
+/// room: the bytes stored past the field are spare capacity, overwritten by the next field.
+#[inline(always)]
+pub fn append_from(out: &mut Vec<u8>, bytes: &[u8], start: usize, end: usize) {
+    let (len, n) = (out.len(), end.wrapping_sub(start));
+    let readable = start < bytes.len() && bytes.len() - start >= 16;
+    if n > 16 || !readable || out.capacity() - len < SLACK {
+        out.extend_from_slice(&bytes[start..end]);
+        return;
+    }
+    // SAFETY: the load reads `bytes[start..start + 16]` and the store writes 16 bytes of
+    // `out`'s capacity from `len` (both checked above); the first `n` of them, copies of
+    // `bytes[start..end]`, become part of `out`.
+    unsafe {
+        let v = bytes
+            .as_ptr()
+            .add(start)
+            .cast::<[u8; 16]>()
+            .read_unaligned();
+        out.as_mut_ptr()
+            .add(len)
+            .cast::<[u8; 16]>()
+            .write_unaligned(v);
+        out.set_len(len + n);
+    }
+}
+
 /// Appends `text` as one CSV field, quoted when it holds the delimiter, a quote or a line break.
 pub fn push_text(out: &mut Vec<u8>, text: &[u8], d: &Dialect) {
     let needs_quotes = text
@@ -151,13 +203,15 @@ pub fn push_text(out: &mut Vec<u8>, text: &[u8], d: &Dialect) {
     out.push(d.quote);
 }
 
-/// Appends a record written in `input`'s dialect, re-written for `output`'s delimiter:
-/// a plain copy when the delimiters agree, else each field unquoted and quoted anew.
+/// Appends the record `bytes[span]`, written in `input`'s dialect, re-written for
+/// `output`'s delimiter: a plain copy when the delimiters agree, else each field unquoted
+/// and quoted anew.
 #[inline(always)]
-pub fn push_record(out: &mut Vec<u8>, record: &[u8], input: &Dialect, output: &Dialect) {
+pub fn push_record(out: &mut Vec<u8>, bytes: &[u8], span: Span, input: &Dialect, output: &Dialect) {
+    let (start, end) = (span.start as usize, span.end as usize);
     match input.delimiter == output.delimiter {
-        true => append(out, record),
-        false => requote(out, record, input, output),
+        true => append_from(out, bytes, start, end),
+        false => requote(out, &bytes[start..end], input, output),
     }
 }
 
@@ -231,6 +285,44 @@ mod tests {
     }
 
     #[test]
+    fn append_from_copies_every_field_wherever_it_lies() {
+        let source: Vec<u8> = (0..40).collect();
+        for start in 0..source.len() {
+            for end in start..=source.len().min(start + 20) {
+                for room in [0, 1, SLACK, 64] {
+                    let mut out = Vec::with_capacity(3 + room);
+                    out.extend_from_slice(b"abc");
+                    append_from(&mut out, &source, start, end);
+                    append_from(&mut out, b"xy", 1, 2);
+                    let want = [&b"abc"[..], &source[start..end], b"y"].concat();
+                    assert_eq!(out, want, "{start}..{end}, room {room}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_digit_counts_and_others_in_one_column() {
+        let d = Dialect::default();
+        for counts in [
+            vec![Some(0u32), Some(9), Some(3)],
+            vec![Some(5), Some(10), Some(7)],
+        ] {
+            let mut ca = UInt32Chunked::from_iter_options("c".into(), counts.iter().copied());
+            ca.append(&ca.clone()).unwrap(); // two arrays
+            let e = encode(&ca.into_series(), &d).unwrap();
+            let all: Vec<_> = counts.iter().chain(&counts).collect();
+            for (i, v) in all.iter().enumerate() {
+                assert_eq!(
+                    e.field(i),
+                    v.unwrap().to_string().as_bytes(),
+                    "{all:?} at {i}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn integers_of_every_width_match_their_display() {
         let d = Dialect::default();
         let values = [
@@ -278,7 +370,12 @@ mod tests {
             ..Dialect::default()
         };
         let mut out = Vec::new();
-        push_record(&mut out, b"a,\"b,c\",\"say \"\"x\"\"\",d\te", &csv, &tsv);
+        let record = b"a,\"b,c\",\"say \"\"x\"\"\",d\te";
+        let span = Span {
+            start: 0,
+            end: record.len() as u32,
+        };
+        push_record(&mut out, record, span, &csv, &tsv);
         assert_eq!(out, b"a\tb,c\t\"say \"\"x\"\"\"\t\"d\te\"".to_vec());
     }
 

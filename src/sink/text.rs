@@ -9,6 +9,7 @@ use crate::compress::Codec;
 use crate::dialect::Dialect;
 use crate::encode::{self, Encoded};
 use crate::error::Result;
+use crate::parse::Span;
 use crate::write::Output;
 
 /// A piece of text output: the header line it belongs under, and its rows.
@@ -56,7 +57,11 @@ impl Delimited {
         }
         if let Some(r) = &batch.records {
             separate(&mut line);
-            encode::push_record(&mut line, &r.header, &self.input, d);
+            let span = Span {
+                start: 0,
+                end: r.header.len() as u32,
+            };
+            encode::push_record(&mut line, &r.header, span, &self.input, d);
         }
         for c in &batch.columns {
             separate(&mut line);
@@ -92,25 +97,25 @@ impl Encoder for Delimited {
                 .map(Encoded::byte_len)
                 .sum::<usize>()
             + batch.height * fields;
-        let mut body = Vec::with_capacity(size);
+        let mut body = Vec::with_capacity(size + encode::SLACK);
         for i in 0..batch.height {
             let mut first = true;
             if let Some(index) = &index {
-                encode::append(&mut body, index.field(i));
+                index.append_to(&mut body, i);
                 first = false;
             }
             if let Some(r) = records {
                 if !first {
                     body.push(d.delimiter);
                 }
-                encode::push_record(&mut body, r.spans[i].of(&r.bytes), &self.input, d);
+                encode::push_record(&mut body, &r.bytes, r.spans[i], &self.input, d);
                 first = false;
             }
             for e in &encoded {
                 if !first {
                     body.push(d.delimiter);
                 }
-                encode::append(&mut body, e.field(i));
+                e.append_to(&mut body, i);
                 first = false;
             }
             body.push(b'\n');
