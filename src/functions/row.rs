@@ -92,8 +92,34 @@ fn row(f: impl Fn(&[Float64Chunked]) -> Series + Send + Sync + 'static) -> Funct
 }
 
 /// Folds the columns into one accumulator per row, column by column over polars' value
-/// buffers (a tight loop the compiler vectorizes), visiting only non-null values.
-fn fold<T: Clone>(cols: &[Float64Chunked], init: T, mut f: impl FnMut(&mut T, f64)) -> Vec<T> {
+/// buffers (a tight loop the compiler vectorizes), visiting only non-null values. On
+/// x86-64 the loop is also compiled for AVX2, taken at run time where the CPU has it: four
+/// f64 per vector instruction instead of two.
+fn fold<T: Clone>(cols: &[Float64Chunked], init: T, f: impl FnMut(&mut T, f64)) -> Vec<T> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: this CPU has AVX2, checked just above.
+        return unsafe { fold_avx2(cols, init, f) };
+    }
+    fold_columns(cols, init, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fold_avx2<T: Clone>(
+    cols: &[Float64Chunked],
+    init: T,
+    f: impl FnMut(&mut T, f64),
+) -> Vec<T> {
+    fold_columns(cols, init, f)
+}
+
+#[inline(always)]
+fn fold_columns<T: Clone>(
+    cols: &[Float64Chunked],
+    init: T,
+    mut f: impl FnMut(&mut T, f64),
+) -> Vec<T> {
     let height = cols.first().map_or(0, |c| c.len());
     let mut acc = vec![init; height];
     for c in cols {
@@ -228,5 +254,42 @@ mod tests {
         assert_eq!(values(hypot(&cols))[2], Some(106f64.sqrt()));
         let norm = normalize(&cols).unwrap();
         assert_eq!(values(norm[1].clone())[0], Some(1.0));
+    }
+
+    /// The loop built for the baseline CPU gives what the one picked at run time gives (on
+    /// an AVX2 machine, the two differ), with and without nulls, over several arrays.
+    #[test]
+    fn both_builds_of_the_fold_agree() {
+        let values: Vec<Option<f64>> = (0..1000)
+            .map(|i| (i % 7 != 3).then(|| f64::from((i * 37) % 11)))
+            .collect();
+        let mut a = col("a", &values);
+        a.append(&col("a", &values[..333])).unwrap();
+        let b = col(
+            "b",
+            &values
+                .iter()
+                .rev()
+                .map(|v| v.or(Some(2.0)))
+                .collect::<Vec<_>>(),
+        );
+        let mut b2 = b.clone();
+        b2.append(&col(
+            "b",
+            &values[..333]
+                .iter()
+                .map(|v| v.or(Some(1.0)))
+                .collect::<Vec<_>>(),
+        ))
+        .unwrap();
+        let cols = [a, b2];
+        let step = |acc: &mut (u32, f64), x: f64| {
+            acc.0 += u32::from((4.0..=8.0).contains(&x));
+            acc.1 += x * x;
+        };
+        let want = fold_columns(&cols, (0, 0.0), step);
+        assert_eq!(want.len(), 1333);
+        assert!(want.iter().any(|&(n, _)| n == 2));
+        assert_eq!(fold(&cols, (0, 0.0), step), want);
     }
 }
