@@ -27,7 +27,8 @@ pub struct Request {
     /// `--cols`: the columns the functions read (default: every numeric column).
     pub cols: Option<Vec<String>>,
     pub settings: Settings,
-    pub chunk_size: usize,
+    /// `--chunk-size`; `None`: the default (`read::chunk_size`).
+    pub chunk_size: Option<usize>,
     pub progress: When,
     pub dialect: Dialect,
     pub bad_rows: BadRows,

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::progress::Progress;
-use crate::read::{Header, Inputs};
+use crate::read::{self, Header, Inputs, DEFAULT_CHUNK_SIZE};
 use crate::request::{BadRows, Request, Run, Work};
 use crate::shard::LineBase;
 use crate::sink::{Layout, Outputs, Rejects};
@@ -82,7 +82,8 @@ fn apply_once(req: &Request, run: &Run, exact: bool) -> (Result<()>, Option<bool
             Ok((outputs, inputs, Some(part)))
         }
         None => {
-            let inputs = Inputs::open(run.inputs.clone(), &req.dialect, req.chunk_size)?;
+            let chunk_size = req.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
+            let inputs = Inputs::open(run.inputs.clone(), &req.dialect, chunk_size)?;
             Ok((outputs, inputs, None))
         }
     });
@@ -99,10 +100,19 @@ fn apply_once(req: &Request, run: &Run, exact: bool) -> (Result<()>, Option<bool
 }
 
 /// The inputs' types inferred, the plan made, the job run into the outputs, committed.
-fn process(req: &Request, run: &Run, inputs: Inputs, outputs: Outputs) -> Result<()> {
+fn process(req: &Request, run: &Run, mut inputs: Inputs, outputs: Outputs) -> Result<()> {
     let header: Header = inputs.first().header().clone();
     let kinds = infer(req, &inputs, &header)?;
     let plan = Plan::new(req, &header.names, &kinds)?;
+    if let (None, Work::Rows { .. }) = (req.chunk_size, &req.work) {
+        let sample = inputs.first().sample();
+        let records = memchr::memchr_iter(b'\n', sample).count();
+        inputs.set_chunk_size(read::row_chunk_size(
+            plan.parsed.len(),
+            sample.len(),
+            records,
+        ));
+    }
     let line_base = inputs.first().line_base.clone();
     let names = inputs.names().to_vec();
     let reader = Reader::new(

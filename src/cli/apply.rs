@@ -93,9 +93,11 @@ pub struct ApplyArgs {
     #[arg(long, value_enum, default_value_t = Mode::Ordered)]
     pub mode: Mode,
 
-    /// Approximate size of the chunks handed to workers (e.g. 4MiB, 512KiB, 65536).
-    #[arg(long, value_name = "BYTES", default_value = "4MiB", value_parser = parse_size)]
-    pub chunk_size: usize,
+    /// Approximate size of the chunks handed to workers (e.g. 4MiB, 512KiB, 65536) [default:
+    /// 4MiB; with --fn or --expr by row, less for narrow rows of many numbers, down to
+    /// 256KiB, so that a chunk's parsed values take about 2 MiB and stay in the caches].
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub chunk_size: Option<usize>,
 
     /// Write to this file (replaced only when the run succeeds) instead of stdout.
     #[arg(short, long, value_name = "PATH")]

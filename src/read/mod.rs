@@ -51,6 +51,24 @@ pub struct Header {
     pub raw: Option<Vec<u8>>,
 }
 
+/// The chunk size unless one is given.
+pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
+
+/// The chunk size for a row job of `numbers` parsed numbers per record, when its sample
+/// holds `bytes` bytes of `records` records: the default, or less (not under 256 KiB) when
+/// the records are narrow and a chunk's values (8 bytes each) would take over 2 MiB. A
+/// worker's whole working set (input, values, output) then stays in the caches: T1 at
+/// `--jobs 2` runs about 10% faster at 512 KiB than at 4 MiB.
+pub fn row_chunk_size(numbers: usize, bytes: usize, records: usize) -> usize {
+    const VALUES: usize = 2 << 20;
+    if numbers == 0 || records == 0 {
+        return DEFAULT_CHUNK_SIZE;
+    }
+    let per_record = bytes.div_ceil(records);
+    let fit = VALUES / (8 * numbers) * per_record;
+    fit.clamp(256 << 10, DEFAULT_CHUNK_SIZE)
+}
+
 /// Several inputs read as one stream: the header of each must equal the first one's, and
 /// chunks are numbered across all of them (`seq`, `first_row`), lines within their file.
 pub struct Inputs {
@@ -140,6 +158,12 @@ impl Inputs {
         &self.current
     }
 
+    /// Cuts the chunks not yet handed out to about `chunk_size` bytes, in every input.
+    pub fn set_chunk_size(&mut self, chunk_size: usize) {
+        self.chunk_size = chunk_size;
+        self.current.set_chunk_size(chunk_size);
+    }
+
     /// The names of the inputs, for messages.
     pub fn names(&self) -> &[String] {
         &self.names
@@ -222,5 +246,43 @@ pub fn split_fields(record: &[u8], dialect: &Dialect) -> std::result::Result<Vec
             csv::ErrorKind::Utf8 { .. } => "it is not valid UTF-8".to_string(),
             _ => e.to_string(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_rows_of_many_numbers_get_smaller_chunks() {
+        // T1: 10-byte records of 5 numbers: about 512 KiB (2 MiB of values).
+        assert!((500 << 10..=530 << 10).contains(&row_chunk_size(5, 10_000, 1_000)));
+        // T3: 180-byte records of which 2 numbers are parsed: the default.
+        assert_eq!(row_chunk_size(2, 180_000, 1_000), DEFAULT_CHUNK_SIZE);
+        // Never under 256 KiB; nothing parsed or no sample: the default.
+        assert_eq!(row_chunk_size(100, 4_000, 1_000), 256 << 10);
+        assert_eq!(row_chunk_size(0, 4_000, 1_000), DEFAULT_CHUNK_SIZE);
+        assert_eq!(row_chunk_size(3, 0, 0), DEFAULT_CHUNK_SIZE);
+    }
+
+    #[test]
+    fn a_new_chunk_size_cuts_the_chunks_not_yet_handed_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        let body: String = (0..100_000).map(|i| format!("{},{}\n", i % 7, i)).collect();
+        std::fs::write(&path, format!("a,b\n{body}")).unwrap();
+        let d = Dialect::default();
+        let mut inputs = Inputs::open(vec![Source::File(path)], &d, DEFAULT_CHUNK_SIZE).unwrap();
+        inputs.set_chunk_size(64 << 10);
+        let chunks: Vec<Chunk> = inputs.map(|c| c.unwrap()).collect();
+        assert!(
+            chunks.len() >= body.len() / (64 << 10),
+            "{} chunks",
+            chunks.len()
+        );
+        assert!(chunks.iter().all(|c| c.bytes.len() <= (64 << 10) + 16));
+        let joined: Vec<u8> = chunks.iter().flat_map(|c| c.bytes.clone()).collect();
+        assert_eq!(joined, body.as_bytes());
+        assert_eq!(chunks.iter().map(|c| c.rows).sum::<u64>(), 100_000);
     }
 }

@@ -257,6 +257,11 @@ impl Splitter {
         &rest[..end]
     }
 
+    /// Cuts the next chunks to about `chunk_size` bytes.
+    pub fn set_chunk_size(&mut self, chunk_size: usize) {
+        self.chunk_size = chunk_size.max(1);
+    }
+
     /// The bytes read but not yet handed out.
     fn rest(&self) -> &[u8] {
         &self.pending[self.head..]
