@@ -104,10 +104,10 @@ fn process(req: &Request, run: &Run, mut inputs: Inputs, outputs: Outputs) -> Re
     let header: Header = inputs.first().header().clone();
     let kinds = infer(req, &inputs, &header)?;
     let plan = Plan::new(req, &header.names, &kinds)?;
-    if let (None, Work::Rows { .. }) = (req.chunk_size, &req.work) {
+    if let (None, Work::Rows { .. } | Work::Columns { .. }) = (req.chunk_size, &req.work) {
         let sample = inputs.first().sample();
         let records = memchr::memchr_iter(b'\n', sample).count();
-        inputs.set_chunk_size(read::row_chunk_size(
+        inputs.set_chunk_size(read::chunk_size_for(
             plan.parsed.len(),
             sample.len(),
             records,

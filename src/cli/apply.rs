@@ -94,8 +94,8 @@ pub struct ApplyArgs {
     pub mode: Mode,
 
     /// Approximate size of the chunks handed to workers (e.g. 4MiB, 512KiB, 65536) [default:
-    /// 4MiB; with --fn or --expr by row, less for narrow rows of many numbers, down to
-    /// 256KiB, so that a chunk's parsed values take about 2 MiB and stay in the caches].
+    /// 4MiB; with --fn or --expr by row or column, less for narrow rows of many numbers,
+    /// down to 256KiB, so that a chunk's parsed values take about 2 MiB and stay in the caches].
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub chunk_size: Option<usize>,
 

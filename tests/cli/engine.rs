@@ -270,12 +270,12 @@ fn row_mode_keeps_input_records_byte_for_byte() {
 
 #[test]
 fn the_default_chunk_size_for_narrow_rows_gives_the_serial_output() {
-    // Narrow rows of five numbers: chunks of under 1 MiB by default, against one 8 MiB
-    // chunk run serially.
+    // Narrow rows of five integers: chunks of under 1 MiB by default, against one 8 MiB
+    // chunk run serially (integer sums are exact however the column is split).
     let w = Workdir::new();
     let input = w.gen("narrow.csv", 300_000, 5, 4);
     let input = input.to_str().unwrap();
-    let args = [
+    let row: &[&str] = &[
         "apply",
         "--fn",
         "count_range",
@@ -284,9 +284,15 @@ fn the_default_chunk_size_for_narrow_rows_gives_the_serial_output() {
         "--arg",
         "max=9",
     ];
-    let serial = ok(&[&args[..], &["-j", "1", "--chunk-size", "8MiB", input]].concat());
-    for jobs in ["1", "2"] {
-        let out = ok(&[&args[..], &["-j", jobs, input]].concat());
-        assert!(out == serial, "--jobs {jobs} with the default chunk size");
+    let column: &[&str] = &["apply", "--by", "column", "--fn", "sum_sq", "--fn", "count"];
+    for args in [row, column] {
+        let serial = ok(&[args, &["-j", "1", "--chunk-size", "8MiB", input]].concat());
+        for jobs in ["1", "2"] {
+            let out = ok(&[args, &["-j", jobs, input]].concat());
+            assert!(
+                out == serial,
+                "{args:?} --jobs {jobs} with the default chunk size"
+            );
+        }
     }
 }
