@@ -28,15 +28,19 @@ impl Parser {
 
 impl Values {
     /// Appends the numbers of `fields`; false when a field is not one. One `extend` of
-    /// known length: no capacity check or length update per value.
+    /// known length: no capacity check or length update per value. That loop only notes
+    /// that there were nulls, to keep its state small; a column with some is read again
+    /// for their positions.
     #[inline(always)]
-    fn read<'a>(&mut self, fields: impl ExactSizeIterator<Item = &'a [u8]>, d: &Dialect) -> bool {
-        let (at, mut numbers) = (self.values.len(), true);
-        let nulls = &mut self.nulls;
-        let values = fields.enumerate().map(|(i, field)| match number(field, d) {
+    fn read<'a, F>(&mut self, fields: F, d: &Dialect) -> bool
+    where
+        F: ExactSizeIterator<Item = &'a [u8]> + Clone,
+    {
+        let (at, mut nulls, mut numbers) = (self.values.len(), false, true);
+        let values = fields.clone().map(|field| match number(field, d) {
             Some(Some(v)) => v,
             Some(None) => {
-                nulls.push(at + i);
+                nulls = true;
                 0.0
             }
             None => {
@@ -45,6 +49,12 @@ impl Values {
             }
         });
         self.values.extend(values);
+        if numbers && nulls {
+            let found = fields
+                .enumerate()
+                .filter(|(_, f)| number(f, d) == Some(None));
+            self.nulls.extend(found.map(|(i, _)| at + i));
+        }
         numbers
     }
 }
@@ -70,11 +80,20 @@ mod tests {
         let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
         let p = Parser::new(&names, &[2, 0], &Dialect::default());
         let general = |bytes: &[u8]| parsed(p.parse_general(bytes).ok());
+        // Nulls here and there over several 16 KiB windows: their positions count on.
+        let long: String = (0..9000)
+            .map(|i| match i % 7 {
+                3 => format!(",{i},\n"),
+                5 => format!("{i},x,\n"),
+                _ => format!("{i},y,{}\n", i % 10),
+            })
+            .collect();
         for text in [
             &b"1,x,3\n,y,6.5\n-2, 4 ,1e3"[..],
             b"",
             b"7,8,9\n",
             b"1,,\n,,\n",
+            long.as_bytes(),
         ] {
             assert_eq!(parsed(p.parse_table(text)), general(text), "{text:?}");
             assert!(p.parse_table(text).is_some(), "{text:?} is a table");

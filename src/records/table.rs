@@ -28,7 +28,7 @@ impl<'a> Table<'a> {
 
     /// Field `j` (of `width`) of each record.
     #[inline(always)]
-    pub fn column(&self, j: usize) -> impl ExactSizeIterator<Item = &'a [u8]> + '_ {
+    pub fn column(&self, j: usize) -> impl ExactSizeIterator<Item = &'a [u8]> + Clone + '_ {
         let chunk = self.chunk;
         self.between(j, 1).map(move |(start, end)| {
             debug_assert!(start <= end && end <= chunk.len());
@@ -47,7 +47,11 @@ impl<'a> Table<'a> {
     /// For each record, from after its separator `k - 1` (`-1`: the previous record's end)
     /// to its separator `k - 1 + span`. The bounds are checked once, not per record.
     #[inline(always)]
-    fn between(&self, k: usize, span: usize) -> impl ExactSizeIterator<Item = (usize, usize)> + '_ {
+    fn between(
+        &self,
+        k: usize,
+        span: usize,
+    ) -> impl ExactSizeIterator<Item = (usize, usize)> + Clone + '_ {
         let (s, w, n) = (self.seps, self.width, self.len());
         assert!(k + span <= w && n * w < s.len());
         (0..n).map(move |r| {
