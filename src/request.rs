@@ -27,7 +27,7 @@ pub struct Request {
     /// `--cols`: the columns the functions read (default: every numeric column).
     pub cols: Option<Vec<String>>,
     pub settings: Settings,
-    /// `--chunk-size`; `None`: the default (`read::chunk_size`).
+    /// `--chunk-size`; `None`: the default (`Inputs::open`, `Inputs::fit_chunk_size`).
     pub chunk_size: Option<usize>,
     pub progress: When,
     pub dialect: Dialect,

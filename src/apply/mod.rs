@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::progress::Progress;
-use crate::read::{self, Header, Inputs, DEFAULT_CHUNK_SIZE};
+use crate::read::{Header, Inputs};
 use crate::request::{BadRows, Request, Run, Work};
 use crate::shard::LineBase;
 use crate::sink::{Layout, Outputs, Rejects};
@@ -82,8 +82,7 @@ fn apply_once(req: &Request, run: &Run, exact: bool) -> (Result<()>, Option<bool
             Ok((outputs, inputs, Some(part)))
         }
         None => {
-            let chunk_size = req.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
-            let inputs = Inputs::open(run.inputs.clone(), &req.dialect, chunk_size)?;
+            let inputs = Inputs::open(run.inputs.clone(), &req.dialect, req.chunk_size)?;
             Ok((outputs, inputs, None))
         }
     });
@@ -105,13 +104,7 @@ fn process(req: &Request, run: &Run, mut inputs: Inputs, outputs: Outputs) -> Re
     let kinds = infer(req, &inputs, &header)?;
     let plan = Plan::new(req, &header.names, &kinds)?;
     if let (None, Work::Rows { .. } | Work::Columns { .. }) = (req.chunk_size, &req.work) {
-        let sample = inputs.first().sample();
-        let records = memchr::memchr_iter(b'\n', sample).count();
-        inputs.set_chunk_size(read::chunk_size_for(
-            plan.parsed.len(),
-            sample.len(),
-            records,
-        ));
+        inputs.fit_chunk_size(plan.parsed.len());
     }
     let line_base = inputs.first().line_base.clone();
     let names = inputs.names().to_vec();

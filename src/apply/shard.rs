@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::format::Family;
-use crate::read::{Inputs, Reached, DEFAULT_CHUNK_SIZE};
+use crate::read::{Inputs, Reached};
 use crate::request::{Request, Run, Work};
 use crate::shard::manifest::{InputFile, Manifest, Part, VERSION};
 use crate::shard::{Shard, Start};
@@ -29,8 +29,7 @@ pub(super) fn open(
 ) -> Result<(Inputs, ShardPart)> {
     let source = run.inputs[0].clone();
     let input = InputFile::of(source.path().expect("a shard reads a file"))?;
-    let chunk_size = req.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
-    let (inputs, start) = Inputs::open_shard(source, &req.dialect, chunk_size, shard, exact)?;
+    let (inputs, start) = Inputs::open_shard(source, &req.dialect, req.chunk_size, shard, exact)?;
     let part = ShardPart {
         shard,
         input,

@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::error::{Error, Result};
 use crate::progress::When;
-use crate::read::{Inputs, DEFAULT_CHUNK_SIZE};
+use crate::read::Inputs;
 use crate::request::Request;
 
 pub use crate::pipeline::Mode;
@@ -127,8 +127,7 @@ pub fn bench(o: &BenchOptions) -> Result<()> {
 
 /// The inputs' data rows and size in bytes, from one serial pass of the record splitter.
 fn count_input(o: &Request) -> Result<(u64, u64)> {
-    let chunk_size = o.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
-    let inputs = Inputs::open(o.runs[0].inputs.clone(), &o.dialect, chunk_size)?;
+    let inputs = Inputs::open(o.runs[0].inputs.clone(), &o.dialect, o.chunk_size)?;
     let size = inputs.size;
     let mut rows = 0;
     for chunk in inputs {

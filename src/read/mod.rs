@@ -52,14 +52,14 @@ pub struct Header {
 }
 
 /// The chunk size unless one is given.
-pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
+const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
 
 /// The chunk size for a row or column job of `numbers` parsed numbers per record, when its sample
 /// holds `bytes` bytes of `records` records: the default, or less (not under 256 KiB) when
 /// the records are narrow and a chunk's values (8 bytes each) would take over 2 MiB. A
 /// worker's whole working set (input, values, output) then stays in the caches: T1 at
 /// `--jobs 2` runs about 10% faster at 512 KiB than at 4 MiB.
-pub fn chunk_size_for(numbers: usize, bytes: usize, records: usize) -> usize {
+fn chunk_size_for(numbers: usize, bytes: usize, records: usize) -> usize {
     const VALUES: usize = 2 << 20;
     if numbers == 0 || records == 0 {
         return DEFAULT_CHUNK_SIZE;
@@ -95,8 +95,14 @@ pub struct Reached {
 }
 
 impl Inputs {
-    /// Opens the first input (header, first block); the others are opened in turn.
-    pub fn open(sources: Vec<Source>, dialect: &Dialect, chunk_size: usize) -> Result<Inputs> {
+    /// Opens the first input (header, first block); the others are opened in turn. Chunks
+    /// of about `chunk_size` bytes, by default 4 MiB.
+    pub fn open(
+        sources: Vec<Source>,
+        dialect: &Dialect,
+        chunk_size: Option<usize>,
+    ) -> Result<Inputs> {
+        let chunk_size = chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
         let first = sources.first().expect("at least one input");
         let current = Splitter::open(first, dialect, chunk_size)?;
         // Every header is checked before any work starts (stdin, readable once, when reached).
@@ -115,14 +121,16 @@ impl Inputs {
         Ok(Inputs::of(sources, current, dialect, chunk_size, size))
     }
 
-    /// Opens shard `shard` of the one file `source` (see [`Splitter::open_shard`]).
+    /// Opens shard `shard` of the one file `source` (see [`Splitter::open_shard`]), in
+    /// chunks as [`Inputs::open`] cuts them.
     pub fn open_shard(
         source: Source,
         dialect: &Dialect,
-        chunk_size: usize,
+        chunk_size: Option<usize>,
         shard: Shard,
         exact: bool,
     ) -> Result<(Inputs, Start)> {
+        let chunk_size = chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
         let (current, start) = Splitter::open_shard(&source, dialect, chunk_size, shard, exact)?;
         let size = current
             .size
@@ -158,8 +166,16 @@ impl Inputs {
         &self.current
     }
 
+    /// Cuts narrow records of `numbers` parsed numbers into smaller chunks than the default
+    /// (`chunk_size_for`), judging their width by the first input's sample.
+    pub fn fit_chunk_size(&mut self, numbers: usize) {
+        let sample = self.current.sample();
+        let records = memchr::memchr_iter(b'\n', sample).count();
+        self.set_chunk_size(chunk_size_for(numbers, sample.len(), records));
+    }
+
     /// Cuts the chunks not yet handed out to about `chunk_size` bytes, in every input.
-    pub fn set_chunk_size(&mut self, chunk_size: usize) {
+    fn set_chunk_size(&mut self, chunk_size: usize) {
         self.chunk_size = chunk_size;
         self.current.set_chunk_size(chunk_size);
     }
@@ -272,7 +288,7 @@ mod tests {
         let body: String = (0..100_000).map(|i| format!("{},{}\n", i % 7, i)).collect();
         std::fs::write(&path, format!("a,b\n{body}")).unwrap();
         let d = Dialect::default();
-        let mut inputs = Inputs::open(vec![Source::File(path)], &d, DEFAULT_CHUNK_SIZE).unwrap();
+        let mut inputs = Inputs::open(vec![Source::File(path)], &d, None).unwrap();
         inputs.set_chunk_size(64 << 10);
         let chunks: Vec<Chunk> = inputs.map(|c| c.unwrap()).collect();
         assert!(
