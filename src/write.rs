@@ -107,13 +107,47 @@ impl Output {
         self.writer.flush().map_err(|e| fail(&self.path, e))?;
         if let Some(temp) = self.temp.take() {
             let name = temp.to_path_buf();
-            let done = temp
-                .persist(&self.path)
-                .map_err(|e| fail(&self.path, e.error));
+            let done = replace(temp, &self.path).map_err(|e| fail(&self.path, e));
             forget_pending(&name);
             done?;
         }
         Ok(())
+    }
+}
+
+/// Moves the finished temporary file onto `path`. A file already there is swapped out in one
+/// step (Linux's `RENAME_EXCHANGE`) and then removed: a `rename` over it would make ext4
+/// allocate and start writing the whole new file to disk first (its `auto_da_alloc`), which
+/// took 0.2 s for 240 MB here. Either way `path` always names a whole file, old or new.
+fn replace(temp: tempfile::TempPath, path: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if exchange(&temp, path).is_ok() {
+        return temp.close(); // the old file, now under the temporary name
+    }
+    temp.persist(path).map_err(|e| e.error)
+}
+
+/// Swaps two names atomically; fails where either is missing or the file system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both are valid NUL-terminated paths, relative to the working directory.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -134,5 +168,49 @@ impl Write for Output {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.writer.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn commit(path: &Path, text: &str) {
+        let mut out = Output::create(Some(path)).unwrap();
+        out.write_all(text.as_bytes()).unwrap();
+        out.commit().unwrap();
+    }
+
+    #[test]
+    fn a_commit_replaces_the_name_and_leaves_no_other_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let other = dir.path().join("other_link.csv");
+        std::fs::write(&path, "old\n").unwrap();
+        std::fs::hard_link(&path, &other).unwrap();
+        let mut out = Output::create(Some(&path)).unwrap();
+        out.write_all(b"new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+        out.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        // The old file was not written in place: its other name still holds it.
+        assert_eq!(std::fs::read_to_string(&other).unwrap(), "old\n");
+        assert_eq!(names(dir.path()), ["other_link.csv", "out.csv"]);
+        commit(&dir.path().join("fresh.csv"), "a\n");
+        commit(&path, "newer\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "newer\n");
+        assert_eq!(
+            names(dir.path()),
+            ["fresh.csv", "other_link.csv", "out.csv"]
+        );
     }
 }
