@@ -8,13 +8,16 @@ const EXACT: u64 = 1 << 53;
 /// at most 2^53); `None` otherwise. Same results as `reference`.
 #[inline(always)]
 pub fn integer(f: &[u8]) -> Option<i64> {
+    // The commonest fields first: one digit (its length checked first, which also rules
+    // out an empty field), then two to eight digits, no sign.
+    if let [c] = *f {
+        let d = c.wrapping_sub(b'0');
+        return (d <= 9).then_some(i64::from(d));
+    }
     let first = *f.first()?;
-    if first.wrapping_sub(b'0') <= 9 {
-        // The commonest fields: one to eight digits, no sign.
-        match f.len() {
-            1 => return Some(i64::from(first - b'0')),
-            2..=8 => return short(f).map(|v| v as i64),
-            _ => {}
+    if first.is_ascii_digit() {
+        if f.len() <= 8 {
+            return short(f).map(|v| v as i64);
         }
     } else if first != b'-' && first != b'+' {
         return None; // quoted, blank, a decimal point...: not for this parser

@@ -1,7 +1,7 @@
 //! The parser's fast path: a quote-free chunk of records of the header's width, read through
 //! its table of separators (`records::Table`), one selected column at a time.
 
-use super::{number, Parsed, Parser, Span, Values};
+use super::{integer, number, number_slow, Parsed, Parser, Span, Values};
 use crate::dialect::Dialect;
 use crate::records::{self, Table};
 
@@ -18,7 +18,7 @@ impl Parser {
             });
             records.extend(spans);
             let mut columns = self.selected.iter().zip(&mut values);
-            columns.all(|(&j, v)| v.read(t.column(j), d))
+            columns.all(|(&j, v)| v.read_column(&t, j, d))
         };
         let table =
             records::for_each_table_window(bytes, d.delimiter, d.quote, self.width, &mut window);
@@ -27,35 +27,62 @@ impl Parser {
 }
 
 impl Values {
-    /// Appends the numbers of `fields`; false when a field is not one. One `extend` of
-    /// known length: no capacity check or length update per value. That loop only notes
-    /// that there were nulls, to keep its state small; a column with some is read again
-    /// for their positions.
-    #[inline(always)]
-    fn read<'a, F>(&mut self, fields: F, d: &Dialect) -> bool
-    where
-        F: ExactSizeIterator<Item = &'a [u8]> + Clone,
-    {
-        let (at, mut nulls, mut numbers) = (self.values.len(), false, true);
-        let values = fields.clone().map(|field| match number(field, d) {
-            Some(Some(v)) => v,
-            Some(None) => {
-                nulls = true;
-                0.0
-            }
-            None => {
-                numbers = false;
-                0.0
-            }
-        });
-        self.values.extend(values);
-        if numbers && nulls {
-            let found = fields
+    /// Appends field `j` of each record of `t` as numbers; false when a field is not one.
+    /// The values go into reserved room, with no capacity check or length update per
+    /// value, and what is not an integer goes to `Seen::other`, out of line: the loop keeps
+    /// its state in registers. It only notes that there were nulls; a column with some is
+    /// read again for their positions.
+    #[inline(never)]
+    fn read_column(&mut self, t: &Table, j: usize, d: &Dialect) -> bool {
+        let (at, n) = (self.values.len(), t.len());
+        self.values.reserve(n);
+        let mut seen = Seen {
+            nulls: false,
+            numbers: true,
+        };
+        let room = &mut self.values.spare_capacity_mut()[..n];
+        for (slot, field) in room.iter_mut().zip(t.column(j)) {
+            slot.write(match integer(field) {
+                Some(v) => v as f64,
+                None => seen.other(field, d),
+            });
+        }
+        // SAFETY: the loop wrote the `n` values after the first `at`, `t.column` being of
+        // length `t.len()`.
+        unsafe { self.values.set_len(at + n) };
+        if seen.numbers && seen.nulls {
+            let found = t
+                .column(j)
                 .enumerate()
                 .filter(|(_, f)| number(f, d) == Some(None));
             self.nulls.extend(found.map(|(i, _)| at + i));
         }
-        numbers
+        seen.numbers
+    }
+}
+
+/// What a column's loop has seen besides integers.
+struct Seen {
+    nulls: bool,
+    numbers: bool,
+}
+
+impl Seen {
+    /// A field that is not an integer: its number, or 0.0 for a null or a non-number,
+    /// which are noted.
+    #[inline(never)]
+    fn other(&mut self, field: &[u8], d: &Dialect) -> f64 {
+        match number_slow(field, d) {
+            Some(Some(v)) => v,
+            Some(None) => {
+                self.nulls = true;
+                0.0
+            }
+            None => {
+                self.numbers = false;
+                0.0
+            }
+        }
     }
 }
 
