@@ -138,7 +138,7 @@ impl Moments {
                 vec![&dense]
             }
         };
-        let t = passes(&slices, count);
+        let t = passes(&slices);
         let (min, max) = match (t.min, t.max) {
             (min, max) if min > max => (f64::NAN, f64::NAN), // only NaN
             extremes => extremes,
@@ -203,27 +203,28 @@ struct Totals {
 }
 
 /// The passes over a column's values, compiled for AVX2 too and picked at run time.
-fn passes(slices: &[&[f64]], count: u64) -> Totals {
+fn passes(slices: &[&[f64]]) -> Totals {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: this CPU has AVX2, checked just above.
-        return unsafe { passes_avx2(slices, count) };
+        return unsafe { passes_avx2(slices) };
     }
-    all_passes(slices, count)
+    all_passes(slices)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn passes_avx2(slices: &[&[f64]], count: u64) -> Totals {
-    all_passes(slices, count)
+unsafe fn passes_avx2(slices: &[&[f64]]) -> Totals {
+    all_passes(slices)
 }
 
-/// One pass per statistic, each a fold in lanes that the compiler vectorizes. Comparisons
-/// that are false for NaN leave it out of the extremes. Plain loops: an iterator adapter
-/// may be compiled outside this function, without AVX2.
+/// The values in blocks that stay in the first-level cache: per block, one pass for the
+/// sums and extremes and one for the squared deviations from the block's mean, merged
+/// into the running totals as `Moments::merge` does (so the column is read once from
+/// memory). Comparisons that are false for NaN leave it out of the extremes. Plain
+/// loops: an iterator adapter may be compiled outside this function, without AVX2.
 #[inline(always)]
-fn all_passes(slices: &[&[f64]], count: u64) -> Totals {
-    let sum = |v: [f64; LANES]| v.iter().sum::<f64>();
+fn all_passes(slices: &[&[f64]]) -> Totals {
     let (inf, ninf) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut t = Totals {
         sum: 0.0,
@@ -232,37 +233,61 @@ fn all_passes(slices: &[&[f64]], count: u64) -> Totals {
         max: ninf,
         m2: 0.0,
     };
-    for s in slices {
-        t.sum += sum(lanes(s, 0.0, |a, x| a + x));
-        t.sum_sq += sum(lanes(s, 0.0, |a, x| a + x * x));
-        let min = lanes(s, inf, |a, x| if x < a { x } else { a });
+    let (mut n, mut mean) = (0.0, 0.0);
+    for block in slices.iter().flat_map(|s| s.chunks(BLOCK)) {
+        let [sum, sum_sq, min, max] = sums_and_extremes(block);
+        let total = |v: [f64; LANES]| v.iter().sum::<f64>();
+        let (b_sum, b_n) = (total(sum), block.len() as f64);
+        t.sum += b_sum;
+        t.sum_sq += total(sum_sq);
         t.min = min.iter().copied().fold(t.min, f64::min);
-        let max = lanes(s, ninf, |a, x| if x > a { x } else { a });
         t.max = max.iter().copied().fold(t.max, f64::max);
-    }
-    let mean = t.sum / count as f64;
-    for s in slices {
-        t.m2 += sum(lanes(s, 0.0, |a, x| a + (x - mean) * (x - mean)));
+        let b_mean = b_sum / b_n;
+        let mut m2 = [0.0; LANES];
+        each_lane(block, |i, x| m2[i] += (x - b_mean) * (x - b_mean));
+        let delta = b_mean - mean;
+        let merged = n + b_n;
+        t.m2 += total(m2) + delta * delta * n * b_n / merged;
+        mean += delta * b_n / merged;
+        n = merged;
     }
     t
 }
 
 const LANES: usize = 8;
 
-/// Folds `values` into `LANES` accumulators, value `i` into lane `i` modulo `LANES`.
+/// Values per block: 16 KiB.
+const BLOCK: usize = 2048;
+
+/// Sums, sums of squares, minima and maxima, in `LANES` accumulators each (value `i` in
+/// lane `i` modulo `LANES`).
 #[inline(always)]
-fn lanes(values: &[f64], init: f64, f: impl Fn(f64, f64) -> f64) -> [f64; LANES] {
-    let mut acc = [init; LANES];
+fn sums_and_extremes(values: &[f64]) -> [[f64; LANES]; 4] {
+    let (inf, ninf) = (f64::INFINITY, f64::NEG_INFINITY);
+    let [mut sum, mut sum_sq, mut min, mut max] =
+        [[0.0; LANES], [0.0; LANES], [inf; LANES], [ninf; LANES]];
+    each_lane(values, |i, x| {
+        sum[i] += x;
+        sum_sq[i] += x * x;
+        min[i] = if x < min[i] { x } else { min[i] };
+        max[i] = if x > max[i] { x } else { max[i] };
+    });
+    [sum, sum_sq, min, max]
+}
+
+/// Calls `f` with each value and its lane, in blocks of `LANES` that the compiler
+/// vectorizes, then the remainder.
+#[inline(always)]
+fn each_lane(values: &[f64], mut f: impl FnMut(usize, f64)) {
     let mut blocks = values.chunks_exact(LANES);
     for block in &mut blocks {
-        for (a, &x) in acc.iter_mut().zip(block) {
-            *a = f(*a, x);
+        for (i, &x) in block.iter().enumerate() {
+            f(i, x);
         }
     }
-    for (a, &x) in acc.iter_mut().zip(blocks.remainder()) {
-        *a = f(*a, x);
+    for (i, &x) in blocks.remainder().iter().enumerate() {
+        f(i, x);
     }
-    acc
 }
 
 #[cfg(test)]
