@@ -125,22 +125,28 @@ impl<R: BufRead> BufRead for Counted<R> {
     }
 }
 
+/// The plain stream's buffer: std's default size, which is also the smallest read that
+/// `read_to_end` asks for, so that no read goes through it once its first fill is used.
+const SNIFF: usize = 8 * 1024;
+
 /// A stream opened by [`open`]: the reader and, when it is compressed, its codec and the
 /// count of raw bytes decoded so far (for progress).
 pub type Decoded = (Box<dyn Read + Send>, Option<(Codec, Arc<AtomicU64>)>);
 
 /// Opens a stream, decoding it when its name's extension or its first bytes say it is
-/// compressed. Plain text is read through no wrapper but the buffer, so that large reads
-/// go straight to the file, into memory not zeroed first.
+/// compressed. Plain text is read through no wrapper but a small buffer (for the sniff), so
+/// that the splitter's reads, all of at least its size, go straight from the file into
+/// memory not zeroed first: with a 1 MiB buffer, every read was copied through it. A
+/// decoder reads through a buffer of 1 MiB.
 pub fn open<R: Read + Send + 'static>(raw: R, name: Option<&Path>) -> io::Result<Decoded> {
-    let mut buffered = io::BufReader::with_capacity(1 << 20, raw);
+    let mut buffered = io::BufReader::with_capacity(SNIFF, raw);
     let head = buffered.fill_buf()?;
     let codec = name
         .and_then(Codec::by_extension)
         .or_else(|| Codec::sniff(head));
     Ok(match codec {
         Some(c) => {
-            let counted = Counted::new(buffered);
+            let counted = Counted::new(io::BufReader::with_capacity(1 << 20, buffered));
             let count = counted.count.clone();
             (c.decoder(counted)?, Some((c, count)))
         }
