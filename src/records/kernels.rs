@@ -97,6 +97,18 @@ macro_rules! entry_points {
                 }
             }
 
+            /// The table walk with the kernel's features (popcnt, tzcnt, blsr for the
+            /// separators' positions); `window` is inlined into it.
+            $(#[target_feature(enable = $features)])?
+            pub(super) unsafe fn table_windows(
+                chunk: &[u8],
+                width: usize,
+                classify: impl FnMut(usize, bool, &mut QuoteState, &mut Blocks),
+                window: impl FnMut(Table) -> bool,
+            ) -> bool {
+                table::for_each_window(chunk, width, classify, window)
+            }
+
             $(#[target_feature(enable = $features)])?
             pub(super) unsafe fn last_record_end(buf: &[u8], quote: u8) -> Option<usize> {
                 // SAFETY: the caller checked the kernel's features (`check`).
@@ -268,8 +280,8 @@ pub fn for_each_table_window_with(
     if memchr2(quote, b'\r', chunk).is_some() {
         return false;
     }
-    let classify = classifier(imp, false, chunk, (delimiter, quote));
-    table::for_each_window(chunk, width, classify, window)
+    let classify = classifier(imp, false, chunk, (delimiter, quote)); // checks `imp`
+    dispatch!(imp, table_windows(chunk, width, classify, window))
 }
 
 /// `for_each_record` with a chosen kernel and quote handling. Panics if the CPU cannot run `imp`.
