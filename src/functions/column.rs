@@ -299,10 +299,11 @@ mod tests {
     }
 
     /// The vectorized passes against polars' own aggregations, on a column of two arrays,
-    /// with and without nulls, of lengths that leave every remainder of the lanes.
+    /// with and without nulls, of lengths that leave every remainder of the lanes and span
+    /// one block or several.
     #[test]
     fn the_passes_give_what_polars_aggregations_give() {
-        for n in [1, 7, 8, 9, 100, 1001] {
+        for n in [1, 7, 8, 9, 100, 1001, BLOCK, 5000] {
             for with_nulls in [false, true] {
                 let v = |i: usize| {
                     (!with_nulls || i % 5 != 2).then(|| (i * 7919 % 1000) as f64 - 321.5)
@@ -323,6 +324,19 @@ mod tests {
                 assert!(close(m.m2, c.var(0).unwrap() * count), "m2 at {n}");
             }
         }
+    }
+
+    /// Far from zero, over several blocks: the merged blocks' squared deviations stay as
+    /// exact as two passes over the whole column.
+    #[test]
+    fn blocks_merge_as_stably_as_two_passes() {
+        let v: Vec<f64> = (0..5 * BLOCK + 3)
+            .map(|i| 1e9 + (i % 7) as f64 * 0.5)
+            .collect();
+        let m = Moments::of(&Float64Chunked::from_slice("x".into(), &v));
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let m2: f64 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
+        assert!((m.m2 - m2).abs() <= 1e-9 * m2, "{} vs {m2}", m.m2);
     }
 
     #[test]
