@@ -138,20 +138,17 @@ impl Moments {
                 vec![&dense]
             }
         };
-        let t = passes(&slices);
-        let (min, max) = match (t.min, t.max) {
+        let m = passes(&slices);
+        let (min, max) = match (m.min, m.max) {
             (min, max) if min > max => (f64::NAN, f64::NAN), // only NaN
             extremes => extremes,
         };
         Moments {
-            count,
             nulls,
-            sum: t.sum,
-            sum_sq: t.sum_sq,
-            mean: t.sum / count as f64,
-            m2: t.m2,
+            mean: m.sum / count as f64,
             min,
             max,
+            ..m
         }
     }
 
@@ -193,17 +190,8 @@ impl Moments {
     }
 }
 
-/// A column's sums and extremes, then its squared deviations from the mean.
-struct Totals {
-    sum: f64,
-    sum_sq: f64,
-    min: f64,
-    max: f64,
-    m2: f64,
-}
-
 /// The passes over a column's values, compiled for AVX2 too and picked at run time.
-fn passes(slices: &[&[f64]]) -> Totals {
+fn passes(slices: &[&[f64]]) -> Moments {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: this CPU has AVX2, checked just above.
@@ -214,44 +202,46 @@ fn passes(slices: &[&[f64]]) -> Totals {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn passes_avx2(slices: &[&[f64]]) -> Totals {
+unsafe fn passes_avx2(slices: &[&[f64]]) -> Moments {
     all_passes(slices)
 }
 
-/// The values in blocks that stay in the first-level cache: per block, one pass for the
-/// sums and extremes and one for the squared deviations from the block's mean, merged
-/// into the running totals as `Moments::merge` does (so the column is read once from
-/// memory). Comparisons that are false for NaN leave it out of the extremes. Plain
-/// loops: an iterator adapter may be compiled outside this function, without AVX2.
+/// The values in blocks that stay in the first-level cache, each read by `block` and
+/// merged into the running state by `Moments::merge`: the column is read once from
+/// memory. Plain loops: an iterator adapter may be compiled outside this function,
+/// without AVX2.
 #[inline(always)]
-fn all_passes(slices: &[&[f64]]) -> Totals {
-    let (inf, ninf) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut t = Totals {
-        sum: 0.0,
-        sum_sq: 0.0,
-        min: inf,
-        max: ninf,
-        m2: 0.0,
-    };
-    let (mut n, mut mean) = (0.0, 0.0);
-    for block in slices.iter().flat_map(|s| s.chunks(BLOCK)) {
-        let [sum, sum_sq, min, max] = sums_and_extremes(block);
-        let total = |v: [f64; LANES]| v.iter().sum::<f64>();
-        let (b_sum, b_n) = (total(sum), block.len() as f64);
-        t.sum += b_sum;
-        t.sum_sq += total(sum_sq);
-        t.min = min.iter().copied().fold(t.min, f64::min);
-        t.max = max.iter().copied().fold(t.max, f64::max);
-        let b_mean = b_sum / b_n;
-        let mut m2 = [0.0; LANES];
-        each_lane(block, |i, x| m2[i] += (x - b_mean) * (x - b_mean));
-        let delta = b_mean - mean;
-        let merged = n + b_n;
-        t.m2 += total(m2) + delta * delta * n * b_n / merged;
-        mean += delta * b_n / merged;
-        n = merged;
+fn all_passes(slices: &[&[f64]]) -> Moments {
+    let mut m = Moments::default();
+    for s in slices {
+        for values in s.chunks(BLOCK) {
+            m = m.merge(&block(values));
+        }
     }
-    t
+    m
+}
+
+/// The state of one block (not empty): one pass for the sums and extremes, one for the
+/// squared deviations from the block's mean. Comparisons that are false for NaN leave it
+/// out of the extremes.
+#[inline(always)]
+fn block(values: &[f64]) -> Moments {
+    let total = |v: [f64; LANES]| v.iter().sum::<f64>();
+    let [sum, sum_sq, min, max] = sums_and_extremes(values);
+    let (sum, count) = (total(sum), values.len());
+    let mean = sum / count as f64;
+    let mut m2 = [0.0; LANES];
+    each_lane(values, |i, x| m2[i] += (x - mean) * (x - mean));
+    Moments {
+        count: count as u64,
+        nulls: 0,
+        sum,
+        sum_sq: total(sum_sq),
+        mean,
+        m2: total(m2),
+        min: min.iter().copied().fold(f64::INFINITY, f64::min),
+        max: max.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    }
 }
 
 const LANES: usize = 8;
