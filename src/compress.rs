@@ -125,8 +125,9 @@ impl<R: BufRead> BufRead for Counted<R> {
     }
 }
 
-/// The plain stream's buffer: std's default size, which is also the smallest read that
-/// `read_to_end` asks for, so that no read goes through it once its first fill is used.
+/// The plain stream's buffer: std's default size, the size of the first read that
+/// `read_to_end` asks for (it then asks for more), so that only a fill's short last read,
+/// cut by the `take` limit, goes through it.
 const SNIFF: usize = 8 * 1024;
 
 /// A stream opened by [`open`]: the reader and, when it is compressed, its codec and the
@@ -135,8 +136,8 @@ pub type Decoded = (Box<dyn Read + Send>, Option<(Codec, Arc<AtomicU64>)>);
 
 /// Opens a stream, decoding it when its name's extension or its first bytes say it is
 /// compressed. Plain text is read through no wrapper but a small buffer (for the sniff), so
-/// that the splitter's reads, all of at least its size, go straight from the file into
-/// memory not zeroed first: with a 1 MiB buffer, every read was copied through it. A
+/// that the splitter's reads, almost all of at least its size, go straight from the file
+/// into memory not zeroed first: with a 1 MiB buffer, every read was copied through it. A
 /// decoder reads through a buffer of 1 MiB.
 pub fn open<R: Read + Send + 'static>(raw: R, name: Option<&Path>) -> io::Result<Decoded> {
     let mut buffered = io::BufReader::with_capacity(SNIFF, raw);
