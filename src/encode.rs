@@ -6,11 +6,19 @@ use polars::prelude::*;
 use crate::dialect::Dialect;
 use crate::parse::Span;
 
-/// The CSV text of every value of one column, back to back; field `i` is
-/// `bytes[offsets[i]..offsets[i + 1]]`.
+/// The CSV text of every value of one column, back to back.
 pub struct Encoded {
     bytes: Vec<u8>,
-    offsets: Vec<usize>,
+    bounds: Bounds,
+}
+
+/// Where the fields of an `Encoded` lie.
+enum Bounds {
+    /// Field `i` is `bytes[offsets[i]..offsets[i + 1]]`.
+    Offsets(Vec<usize>),
+    /// Field `i` is `bytes[i]` (the one-digit counts of most row functions): no offsets to
+    /// write and read back.
+    OneByte,
 }
 
 impl Encoded {
@@ -19,62 +27,72 @@ impl Encoded {
         self.bytes.len()
     }
 
-    pub fn field(&self, i: usize) -> &[u8] {
-        &self.bytes[self.offsets[i]..self.offsets[i + 1]]
+    /// Where field `i` starts and ends in `bytes`.
+    #[inline(always)]
+    fn bounds(&self, i: usize) -> (usize, usize) {
+        match &self.bounds {
+            Bounds::Offsets(offsets) => (offsets[i], offsets[i + 1]),
+            Bounds::OneByte => (i, i + 1),
+        }
     }
 
-    /// Appends field `i` to `out` (see [`append_from`]).
+    pub fn field(&self, i: usize) -> &[u8] {
+        let (start, end) = self.bounds(i);
+        &self.bytes[start..end]
+    }
+
+    /// Appends field `i` to `out`, then `after` (see [`Tail::field_then`]).
     #[inline(always)]
-    pub fn append_to(&self, out: &mut Vec<u8>, i: usize) {
-        append_from(out, &self.bytes, self.offsets[i], self.offsets[i + 1]);
+    pub fn append_to(&self, out: &mut Tail, i: usize, after: u8) {
+        let (start, end) = self.bounds(i);
+        out.field_then(&self.bytes, start, end, after);
     }
 }
 
 /// Encodes a column; nulls become empty fields.
 pub fn encode(col: &Series, dialect: &Dialect) -> PolarsResult<Encoded> {
+    let dtype = col.dtype();
+    if dtype == &DataType::UInt32 {
+        return Ok(integers(col.u32()?)); // the counts of row functions: no cast
+    } else if dtype.is_unsigned_integer() {
+        return Ok(integers(col.cast(&DataType::UInt64)?.u64()?));
+    } else if dtype.is_integer() {
+        return Ok(integers(col.cast(&DataType::Int64)?.i64()?));
+    }
+    let mut bytes = Vec::with_capacity(col.len() * 4);
     let mut offsets = Vec::with_capacity(col.len() + 1);
     offsets.push(0);
-    let mut e = Encoded {
-        bytes: Vec::with_capacity(col.len() * 4),
-        offsets,
-    };
-    let dtype = col.dtype();
     if dtype.is_float() {
         let mut buf = ryu::Buffer::new();
         for_each_value(col.cast(&DataType::Float64)?.f64()?, |v| {
             if let Some(v) = v {
-                let start = e.bytes.len();
-                e.bytes.extend_from_slice(buf.format(v).as_bytes());
+                let start = bytes.len();
+                bytes.extend_from_slice(buf.format(v).as_bytes());
                 if dialect.decimal_comma {
-                    e.bytes[start..]
+                    bytes[start..]
                         .iter_mut()
                         .filter(|b| **b == b'.')
                         .for_each(|b| *b = b',');
                 }
             }
-            e.offsets.push(e.bytes.len());
+            offsets.push(bytes.len());
         });
-    } else if dtype == &DataType::UInt32 {
-        integers(col.u32()?, &mut e); // the counts of row functions: no cast
-    } else if dtype.is_unsigned_integer() {
-        integers(col.cast(&DataType::UInt64)?.u64()?, &mut e);
-    } else if dtype.is_integer() {
-        integers(col.cast(&DataType::Int64)?.i64()?, &mut e);
     } else {
         for v in col.cast(&DataType::String)?.str()?.iter() {
             if let Some(v) = v {
-                push_text(&mut e.bytes, v.as_bytes(), dialect);
+                push_text(&mut bytes, v.as_bytes(), dialect);
             }
-            e.offsets.push(e.bytes.len());
+            offsets.push(bytes.len());
         }
     }
-    Ok(e)
+    let bounds = Bounds::Offsets(offsets);
+    Ok(Encoded { bytes, bounds })
 }
 
-/// Appends the text of each integer of `ca`. One-digit values without nulls (the counts of
-/// most row functions) take one pass of known length per array; otherwise one digit is
-/// written directly and the rest by itoa.
-fn integers<T>(ca: &ChunkedArray<T>, e: &mut Encoded)
+/// The text of each integer of `ca`. One-digit values without nulls (the counts of most
+/// row functions) take one pass of known length per array, and need no offsets; otherwise
+/// one digit is written directly and the rest by itoa.
+fn integers<T>(ca: &ChunkedArray<T>) -> Encoded
 where
     T: PolarsNumericType,
     T::Native: itoa::Integer + TryInto<u8>,
@@ -82,23 +100,26 @@ where
     let digit = |v: T::Native| v.try_into().ok().filter(|d| *d <= 9);
     let arrays = || ca.downcast_iter().map(|arr| arr.values().as_slice());
     if ca.null_count() == 0 && arrays().all(|values| values.iter().all(|&v| digit(v).is_some())) {
+        let mut bytes = Vec::with_capacity(ca.len());
         for values in arrays() {
-            let at = e.bytes.len();
-            e.bytes
-                .extend(values.iter().map(|&v| b'0' + digit(v).unwrap_or(0)));
-            e.offsets.extend((1..=values.len()).map(|k| at + k));
+            bytes.extend(values.iter().map(|&v| b'0' + digit(v).unwrap_or(0)));
         }
-        return;
+        let bounds = Bounds::OneByte;
+        return Encoded { bytes, bounds };
     }
+    let (mut bytes, mut offsets) = (Vec::with_capacity(ca.len() * 4), vec![0]);
+    offsets.reserve(ca.len());
     let mut buf = itoa::Buffer::new();
     for_each_value(ca, |v| {
         match v.map(|v| (v, digit(v))) {
-            Some((_, Some(d))) => e.bytes.push(b'0' + d),
-            Some((v, None)) => append(&mut e.bytes, buf.format(v).as_bytes()),
+            Some((_, Some(d))) => bytes.push(b'0' + d),
+            Some((v, None)) => append(&mut bytes, buf.format(v).as_bytes()),
             None => {}
         }
-        e.offsets.push(e.bytes.len());
+        offsets.push(bytes.len());
     });
+    let bounds = Bounds::Offsets(offsets);
+    Encoded { bytes, bounds }
 }
 
 /// Calls `each` with every value of `ca` in order (`None` for a null), straight from the
@@ -153,35 +174,116 @@ pub fn append(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
-/// Room a buffer written by [`append_from`] needs past its last byte.
+/// Room a buffer written by [`Tail::field_then`] needs past its last byte.
 pub const SLACK: usize = 16;
 
-/// Appends `bytes[start..end]` to `out`. A field of up to 16 bytes is copied as one 16-byte
-/// load and store when `bytes` holds 16 bytes from `start` and `out` has [`SLACK`] bytes of
-/// room: the bytes stored past the field are spare capacity, overwritten by the next field.
-#[inline(always)]
-pub fn append_from(out: &mut Vec<u8>, bytes: &[u8], start: usize, end: usize) {
-    let (len, n) = (out.len(), end.wrapping_sub(start));
-    let readable = start < bytes.len() && bytes.len() - start >= 16;
-    if n > 16 || !readable || out.capacity() - len < SLACK {
-        out.extend_from_slice(&bytes[start..end]);
-        return;
+/// The end of a `Vec<u8>` while rows are appended to it: its pointer, length and capacity
+/// held as plain values, which stay in registers in a row loop (a `Vec` behind `&mut` is
+/// reloaded and stored at each append). `Drop` sets the `Vec`'s length.
+pub struct Tail<'a> {
+    out: &'a mut Vec<u8>,
+    ptr: *mut u8,
+    len: usize,
+    cap: usize,
+}
+
+impl<'a> Tail<'a> {
+    pub fn new(out: &'a mut Vec<u8>) -> Tail<'a> {
+        let (ptr, len, cap) = (out.as_mut_ptr(), out.len(), out.capacity());
+        Tail { out, ptr, len, cap }
     }
-    // SAFETY: the load reads `bytes[start..start + 16]` and the store writes 16 bytes of
-    // `out`'s capacity from `len` (both checked above); the first `n` of them, copies of
-    // `bytes[start..end]`, become part of `out`.
-    unsafe {
-        let v = bytes
-            .as_ptr()
-            .add(start)
-            .cast::<[u8; 16]>()
-            .read_unaligned();
-        out.as_mut_ptr()
-            .add(len)
-            .cast::<[u8; 16]>()
-            .write_unaligned(v);
-        out.set_len(len + n);
+
+    #[inline(always)]
+    pub fn push(&mut self, byte: u8) {
+        if self.len == self.cap {
+            (self.ptr, self.cap) = grow(self.out, self.len, 1);
+        }
+        // SAFETY: `len < cap`: the byte goes into the `Vec`'s capacity.
+        unsafe { self.ptr.add(self.len).write(byte) };
+        self.len += 1;
     }
+
+    /// Appends `bytes[start..end]`, then `after` (a delimiter, or a line ending). A field
+    /// of up to 16 bytes is copied as one 16-byte load and store when `bytes` holds 16
+    /// bytes from `start` and more than [`SLACK`] bytes of room are left (one check for
+    /// both): the bytes stored past the field are spare capacity, overwritten next.
+    #[inline(always)]
+    pub fn field_then(&mut self, bytes: &[u8], start: usize, end: usize, after: u8) {
+        let n = end.wrapping_sub(start);
+        let readable = start < bytes.len() && bytes.len() - start >= 16;
+        if n > 16 || !readable || self.cap - self.len <= SLACK {
+            self.extend(&bytes[start..end]);
+            return self.push(after);
+        }
+        // SAFETY: the load reads `bytes[start..start + 16]`, and the stores write the 17
+        // bytes of the capacity from `len` (both checked above). The first `n` bytes, copies
+        // of `bytes[start..end]`, and `after` after them become part of the `Vec`.
+        unsafe {
+            let v = bytes
+                .as_ptr()
+                .add(start)
+                .cast::<[u8; 16]>()
+                .read_unaligned();
+            let dst = self.ptr.add(self.len);
+            dst.cast::<[u8; 16]>().write_unaligned(v);
+            dst.add(n).write(after);
+        }
+        self.len += n + 1;
+    }
+
+    /// Replaces the last byte appended, if any: a line's last delimiter by its line ending.
+    #[inline(always)]
+    pub fn set_last(&mut self, byte: u8) {
+        if let Some(last) = self.len.checked_sub(1) {
+            // SAFETY: `last < len <= cap`: a byte of the `Vec`.
+            unsafe { self.ptr.add(last).write(byte) };
+        }
+    }
+
+    #[inline(always)]
+    fn extend(&mut self, bytes: &[u8]) {
+        (self.ptr, self.len, self.cap) = extend(self.out, self.len, bytes);
+    }
+
+    /// Runs `f` on the `Vec` itself, for appends that need it (re-quoting).
+    #[inline(always)]
+    fn with_vec(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        // SAFETY: the first `len` bytes have been written.
+        unsafe { self.out.set_len(self.len) };
+        f(self.out);
+        (self.ptr, self.len, self.cap) =
+            (self.out.as_mut_ptr(), self.out.len(), self.out.capacity());
+    }
+}
+
+impl Drop for Tail<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the first `len` bytes have been written, and `len <= cap`.
+        unsafe { self.out.set_len(self.len) };
+    }
+}
+
+/// Appends `bytes` after the first `len` (written) bytes of `out`; returns its new pointer,
+/// length and capacity (values, as `grow`).
+#[cold]
+#[inline(never)]
+fn extend(out: &mut Vec<u8>, len: usize, bytes: &[u8]) -> (*mut u8, usize, usize) {
+    // SAFETY: the first `len` bytes have been written.
+    unsafe { out.set_len(len) };
+    out.extend_from_slice(bytes);
+    (out.as_mut_ptr(), out.len(), out.capacity())
+}
+
+/// Makes room for `more` bytes after the first `len` (written) bytes of `out`, and at least
+/// [`SLACK`]; returns the new pointer and capacity. Values in and out, so that a `Tail`'s
+/// fields need no home in memory.
+#[cold]
+#[inline(never)]
+fn grow(out: &mut Vec<u8>, len: usize, more: usize) -> (*mut u8, usize) {
+    // SAFETY: the first `len` bytes have been written.
+    unsafe { out.set_len(len) };
+    out.reserve(more.max(SLACK));
+    (out.as_mut_ptr(), out.capacity())
 }
 
 /// Appends `text` as one CSV field, quoted when it holds the delimiter, a quote or a line break.
@@ -204,14 +306,23 @@ pub fn push_text(out: &mut Vec<u8>, text: &[u8], d: &Dialect) {
 }
 
 /// Appends the record `bytes[span]`, written in `input`'s dialect, re-written for
-/// `output`'s delimiter: a plain copy when the delimiters agree, else each field unquoted
-/// and quoted anew.
+/// `output`'s delimiter (a plain copy when the delimiters agree, else each field unquoted
+/// and quoted anew), then `after`.
 #[inline(always)]
-pub fn push_record(out: &mut Vec<u8>, bytes: &[u8], span: Span, input: &Dialect, output: &Dialect) {
+pub fn push_record(
+    out: &mut Tail,
+    (bytes, span): (&[u8], Span),
+    input: &Dialect,
+    output: &Dialect,
+    after: u8,
+) {
     let (start, end) = (span.start as usize, span.end as usize);
     match input.delimiter == output.delimiter {
-        true => append_from(out, bytes, start, end),
-        false => requote(out, &bytes[start..end], input, output),
+        true => out.field_then(bytes, start, end, after),
+        false => {
+            out.with_vec(|out| requote(out, &bytes[start..end], input, output));
+            out.push(after);
+        }
     }
 }
 
@@ -285,16 +396,19 @@ mod tests {
     }
 
     #[test]
-    fn append_from_copies_every_field_wherever_it_lies() {
+    fn tail_copies_every_field_wherever_it_lies() {
         let source: Vec<u8> = (0..40).collect();
         for start in 0..source.len() {
             for end in start..=source.len().min(start + 20) {
                 for room in [0, 1, SLACK, 64] {
                     let mut out = Vec::with_capacity(3 + room);
                     out.extend_from_slice(b"abc");
-                    append_from(&mut out, &source, start, end);
-                    append_from(&mut out, b"xy", 1, 2);
-                    let want = [&b"abc"[..], &source[start..end], b"y"].concat();
+                    let mut tail = Tail::new(&mut out);
+                    tail.field_then(&source, start, end, b'-');
+                    tail.field_then(b"xy", 1, 2, b',');
+                    tail.set_last(b'.');
+                    drop(tail);
+                    let want = [&b"abc"[..], &source[start..end], b"-y."].concat();
                     assert_eq!(out, want, "{start}..{end}, room {room}");
                 }
             }
@@ -375,8 +489,11 @@ mod tests {
             start: 0,
             end: record.len() as u32,
         };
-        push_record(&mut out, record, span, &csv, &tsv);
-        assert_eq!(out, b"a\tb,c\t\"say \"\"x\"\"\"\t\"d\te\"".to_vec());
+        let mut tail = Tail::new(&mut out);
+        tail.push(b'>');
+        push_record(&mut tail, (record, span), &csv, &tsv, b'<');
+        drop(tail);
+        assert_eq!(out, b">a\tb,c\t\"say \"\"x\"\"\"\t\"d\te\"<".to_vec());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use polars::prelude::*;
 use super::{Batch, Encoder, Layout, Writer};
 use crate::compress::Codec;
 use crate::dialect::Dialect;
-use crate::encode::{self, Encoded};
+use crate::encode::{self, Encoded, Tail};
 use crate::error::Result;
 use crate::parse::Span;
 use crate::write::Output;
@@ -44,30 +44,33 @@ impl Delimited {
     fn header(&self, batch: &Batch) -> Vec<u8> {
         let d = &self.output;
         let mut line = Vec::new();
-        let mut fields = 0;
-        let mut separate = |line: &mut Vec<u8>| {
-            if fields > 0 {
-                line.push(d.delimiter);
-            }
-            fields += 1;
-        };
         if self.layout.row_index {
-            separate(&mut line);
             encode::push_text(&mut line, b"row_index", d);
+            line.push(d.delimiter);
         }
         if let Some(r) = &batch.records {
-            separate(&mut line);
             let span = Span {
                 start: 0,
                 end: r.header.len() as u32,
             };
-            encode::push_record(&mut line, &r.header, span, &self.input, d);
+            let record = (&r.header[..], span);
+            encode::push_record(
+                &mut Tail::new(&mut line),
+                record,
+                &self.input,
+                d,
+                d.delimiter,
+            );
         }
         for c in &batch.columns {
-            separate(&mut line);
             encode::push_text(&mut line, c.name().as_bytes(), d);
+            line.push(d.delimiter);
         }
-        line.push(b'\n');
+        // The last field's delimiter becomes the line ending.
+        match line.last_mut() {
+            Some(last) => *last = b'\n',
+            None => line.push(b'\n'),
+        }
         line
     }
 }
@@ -98,28 +101,25 @@ impl Encoder for Delimited {
                 .sum::<usize>()
             + batch.height * fields;
         let mut body = Vec::with_capacity(size + encode::SLACK);
+        let (mut tail, sep) = (Tail::new(&mut body), d.delimiter);
         for i in 0..batch.height {
-            let mut first = true;
+            // Each field, then a delimiter; the last delimiter becomes the line ending.
             if let Some(index) = &index {
-                index.append_to(&mut body, i);
-                first = false;
+                index.append_to(&mut tail, i, sep);
             }
             if let Some(r) = records {
-                if !first {
-                    body.push(d.delimiter);
-                }
-                encode::push_record(&mut body, &r.bytes, r.spans[i], &self.input, d);
-                first = false;
+                let record = (&r.bytes[..], r.spans[i]);
+                encode::push_record(&mut tail, record, &self.input, d, sep);
             }
             for e in &encoded {
-                if !first {
-                    body.push(d.delimiter);
-                }
-                e.append_to(&mut body, i);
-                first = false;
+                e.append_to(&mut tail, i, sep);
             }
-            body.push(b'\n');
+            match fields {
+                0 => tail.push(b'\n'),
+                _ => tail.set_last(b'\n'),
+            }
         }
+        drop(tail);
         let header = self.layout.header.then(|| self.header(batch));
         Ok(Text { header, body })
     }
