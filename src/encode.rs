@@ -206,26 +206,37 @@ impl<'a> Tail<'a> {
     /// Appends `bytes[start..end]`, then `after` (a delimiter, or a line ending). A field
     /// of up to 16 bytes is copied as one 16-byte load and store when `bytes` holds 16
     /// bytes from `start` and more than [`SLACK`] bytes of room are left (one check for
-    /// both): the bytes stored past the field are spare capacity, overwritten next.
+    /// all three): the bytes stored past the field are spare capacity, overwritten next.
     #[inline(always)]
     pub fn field_then(&mut self, bytes: &[u8], start: usize, end: usize, after: u8) {
         let n = end.wrapping_sub(start);
         let readable = start < bytes.len() && bytes.len() - start >= 16;
         if n > 16 || !readable || self.cap - self.len <= SLACK {
-            self.extend(&bytes[start..end]);
-            return self.push(after);
+            return self.long_field_then(&bytes[start..end], after);
         }
         // SAFETY: the load reads `bytes[start..start + 16]`, and the stores write the 17
         // bytes of the capacity from `len` (both checked above). The first `n` bytes, copies
         // of `bytes[start..end]`, and `after` after them become part of the `Vec`.
         unsafe {
-            let v = bytes
-                .as_ptr()
-                .add(start)
-                .cast::<[u8; 16]>()
-                .read_unaligned();
+            let src = bytes.as_ptr().add(start).cast::<[u8; 16]>();
             let dst = self.ptr.add(self.len);
-            dst.cast::<[u8; 16]>().write_unaligned(v);
+            dst.cast::<[u8; 16]>().write_unaligned(src.read_unaligned());
+            dst.add(n).write(after);
+        }
+        self.len += n + 1;
+    }
+
+    /// `field_then` for any field: one `memcpy`, after making room if need be.
+    #[inline(always)]
+    fn long_field_then(&mut self, field: &[u8], after: u8) {
+        let n = field.len();
+        if self.cap - self.len <= n {
+            (self.ptr, self.cap) = grow(self.out, self.len, n + 1);
+        }
+        // SAFETY: more than `n` bytes of capacity are left from `len` (made so above).
+        unsafe {
+            let dst = self.ptr.add(self.len);
+            std::ptr::copy_nonoverlapping(field.as_ptr(), dst, n);
             dst.add(n).write(after);
         }
         self.len += n + 1;
@@ -238,11 +249,6 @@ impl<'a> Tail<'a> {
             // SAFETY: `last < len <= cap`: a byte of the `Vec`.
             unsafe { self.ptr.add(last).write(byte) };
         }
-    }
-
-    #[inline(always)]
-    fn extend(&mut self, bytes: &[u8]) {
-        (self.ptr, self.len, self.cap) = extend(self.out, self.len, bytes);
     }
 
     /// Runs `f` on the `Vec` itself, for appends that need it (re-quoting).
@@ -261,17 +267,6 @@ impl Drop for Tail<'_> {
         // SAFETY: the first `len` bytes have been written, and `len <= cap`.
         unsafe { self.out.set_len(self.len) };
     }
-}
-
-/// Appends `bytes` after the first `len` (written) bytes of `out`; returns its new pointer,
-/// length and capacity (values, as `grow`).
-#[cold]
-#[inline(never)]
-fn extend(out: &mut Vec<u8>, len: usize, bytes: &[u8]) -> (*mut u8, usize, usize) {
-    // SAFETY: the first `len` bytes have been written.
-    unsafe { out.set_len(len) };
-    out.extend_from_slice(bytes);
-    (out.as_mut_ptr(), out.len(), out.capacity())
 }
 
 /// Makes room for `more` bytes after the first `len` (written) bytes of `out`, and at least
