@@ -8,7 +8,9 @@ use clap::{CommandFactory, FromArgMatches};
 use dfpar::cli::{self, Cli, Command};
 
 /// polars allocates and frees large buffers per chunk: mimalloc reuses them instead of
-/// returning pages to the kernel and faulting them in again.
+/// returning pages to the kernel and faulting them in again. Built with `no_thp`, it
+/// does not ask for transparent huge pages (`madvise`): each first touch of one zeroed
+/// 2 MiB, mostly never used (T1 at `--jobs 2`: 9% of the CPU time; peak RSS 60 -> 37 MB).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
