@@ -60,41 +60,7 @@ pub fn bench(o: &BenchOptions) -> Result<()> {
         .map_err(|e| Error::Internal(format!("cannot find the dfpar executable: {e}")))?;
     let (rows, bytes) = count_input(&o.apply)?;
     let base = &o.child_args;
-    let cases: Vec<(Mode, usize)> = o
-        .modes
-        .iter()
-        .flat_map(|&m| o.jobs.iter().map(move |&j| (m, j)))
-        .collect();
-    let bar = Bar::new(o.progress, (cases.len() * (o.warmup + o.runs)) as u64);
-    let mut measured = Vec::with_capacity(cases.len());
-    for (mode, jobs) in cases {
-        let argv = child::case_argv(base, jobs, mode);
-        let case = format!("{} --jobs {jobs}", mode.name());
-        bar.case(&case);
-        let mut m = Measured {
-            mode,
-            jobs,
-            times: Vec::with_capacity(o.runs),
-            peak_rss_kib: None,
-        };
-        for run in 0..o.warmup + o.runs {
-            let what = if run < o.warmup {
-                format!("{case}, warm-up run {}", run + 1)
-            } else {
-                format!("{case}, run {}", run - o.warmup + 1)
-            };
-            let sample = child::run(&exe, &argv, jobs).map_err(|e| e.into_error(&what))?;
-            if run >= o.warmup {
-                m.times.push(sample.wall.as_secs_f64());
-                m.peak_rss_kib = m.peak_rss_kib.max(sample.peak_rss_kib);
-            }
-            bar.inc();
-        }
-        bar.done(&case, median(&m.times));
-        measured.push(m);
-    }
-    bar.finish();
-
+    let measured = time_cases(o, &exe)?;
     let report = Report::new(
         shell_words(base),
         o.apply.runs[0]
@@ -123,6 +89,53 @@ pub fn bench(o: &BenchOptions) -> Result<()> {
         write_file(path, plot::svg(&report, path)?.as_bytes())?;
     }
     Ok(())
+}
+
+/// Times every case (mode x job count), in rounds that run each case once, so that the
+/// machine's drift over the bench (other load, clocks, page cache) falls on all cases
+/// alike and their ratios hold: `--warmup` untimed rounds, then `--runs` timed ones.
+fn time_cases(o: &BenchOptions, exe: &Path) -> Result<Vec<Measured>> {
+    let mut measured: Vec<Measured> = o
+        .modes
+        .iter()
+        .flat_map(|&mode| o.jobs.iter().map(move |&jobs| (mode, jobs)))
+        .map(|(mode, jobs)| Measured {
+            mode,
+            jobs,
+            times: Vec::with_capacity(o.runs),
+            peak_rss_kib: None,
+        })
+        .collect();
+    let argvs: Vec<_> = measured
+        .iter()
+        .map(|m| child::case_argv(&o.child_args, m.jobs, m.mode))
+        .collect();
+    let bar = Bar::new(o.progress, (measured.len() * (o.warmup + o.runs)) as u64);
+    for round in 0..o.warmup + o.runs {
+        for (m, argv) in measured.iter_mut().zip(&argvs) {
+            let case = format!("{} --jobs {}", m.mode.name(), m.jobs);
+            let what = if round < o.warmup {
+                format!("{case}, warm-up run {}", round + 1)
+            } else {
+                format!("{case}, run {}", round - o.warmup + 1)
+            };
+            bar.case(&what);
+            let sample = child::run(exe, argv, m.jobs).map_err(|e| e.into_error(&what))?;
+            if round >= o.warmup {
+                m.times.push(sample.wall.as_secs_f64());
+                m.peak_rss_kib = m.peak_rss_kib.max(sample.peak_rss_kib);
+            }
+            bar.inc();
+        }
+    }
+    for m in &measured {
+        bar.done(
+            &format!("{} --jobs {}", m.mode.name(), m.jobs),
+            median(&m.times),
+        );
+    }
+    bar.finish();
+    Ok(measured)
 }
 
 /// The inputs' data rows and size in bytes, from one serial pass of the record splitter.

@@ -14,7 +14,8 @@ use crate::pipeline::Mode;
 pub const BENCH_HELP: &str = "\
 Each case (job count x mode) runs `dfpar apply` as a child process with --jobs N,
 --mode M and POLARS_MAX_THREADS=N, its output written to /dev/null so that no terminal or
-disk write is timed: --warmup untimed runs, then --runs timed ones. Reported per case:
+disk write is timed: --warmup untimed runs, then --runs timed ones, in rounds that run
+every case once, so that a change in the machine's load falls on all cases alike. Reported per case:
 median, min and max wall time, rows/s and MB/s of the input, speedup over --jobs 1 of the
 same mode (medians), efficiency (speedup / jobs), peak RSS. Amdahl's law,
 speedup(n) = 1 / (s + (1 - s) / n), is fitted to the speedups of each mode.

@@ -168,6 +168,33 @@ fn the_jobs_1_baseline_is_always_measured() {
     assert_eq!(jobs, [1, 2]);
 }
 
+/// Runs go in rounds over the cases (1, 2, 1, 2, ...), warm-up rounds first, so that a
+/// change in the machine's load falls on every case alike.
+#[test]
+fn runs_go_in_rounds_over_the_cases() {
+    let w = Workdir::new();
+    let input = w.gen("in.csv", 100, 2, 0);
+    let log = w.path("runs.log");
+    let cmd = format!("echo $POLARS_MAX_THREADS >> '{}'; cat", s(&log));
+    ok(&[
+        "bench",
+        "--cmd",
+        &cmd,
+        "--jobs-list",
+        "1,2",
+        "--runs",
+        "2",
+        "--warmup",
+        "1",
+        s(&input),
+    ]);
+    let order = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        order.split_whitespace().collect::<Vec<_>>(),
+        ["1", "2"].repeat(3)
+    );
+}
+
 #[test]
 fn bad_flags_are_usage_errors_that_name_the_flag() {
     let w = Workdir::new();
