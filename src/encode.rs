@@ -122,6 +122,35 @@ where
     Encoded { bytes, bounds }
 }
 
+/// The text of `first`, `first + 1`, ... (`n` values; a chunk's row index): one decimal
+/// counter stepped per value instead of each value formatted anew.
+pub fn consecutive(first: u64, n: usize) -> Encoded {
+    let mut digits = itoa::Buffer::new().format(first).as_bytes().to_vec();
+    let mut bytes = Vec::with_capacity(n * (digits.len() + 1));
+    let mut offsets = Vec::with_capacity(n + 1);
+    offsets.push(0);
+    for _ in 0..n {
+        append(&mut bytes, &digits);
+        offsets.push(bytes.len());
+        step(&mut digits);
+    }
+    let bounds = Bounds::Offsets(offsets);
+    Encoded { bytes, bounds }
+}
+
+/// Adds one to a decimal number written in ASCII digits.
+#[inline(always)]
+fn step(digits: &mut Vec<u8>) {
+    for d in digits.iter_mut().rev() {
+        if *d < b'9' {
+            *d += 1;
+            return;
+        }
+        *d = b'0';
+    }
+    digits.insert(0, b'1');
+}
+
 /// Calls `each` with every value of `ca` in order (`None` for a null), straight from the
 /// value slices: no boxed iterator, and no validity check in arrays without nulls.
 fn for_each_value<T: PolarsNumericType>(
@@ -454,6 +483,19 @@ mod tests {
             let want = v.map_or(String::new(), |v| v.to_string());
             assert_eq!(e.field(i), want.as_bytes(), "u32 {v:?}");
         }
+    }
+
+    #[test]
+    fn consecutive_numbers_match_their_display_across_every_carry() {
+        for first in [0u64, 7, 95, 998, 99_999_990, u64::MAX - 20] {
+            let n = 25;
+            let e = consecutive(first, n);
+            for i in 0..n {
+                let want = (first as u128 + i as u128).to_string();
+                assert_eq!(e.field(i), want.as_bytes(), "{first} + {i}");
+            }
+        }
+        assert_eq!(consecutive(5, 0).byte_len(), 0);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use polars::prelude::*;
 
+use crate::encode::{self, Encoded};
 use crate::parse::{self, Rows, Span};
 
 /// Input records carried whole into the output.
@@ -66,7 +67,15 @@ impl Batch<'_> {
         }
     }
 
-    /// The `row_index` column (unordered mode): the one place it is made.
+    /// The text of the `row_index` column, as [`Batch::index`] holds it.
+    pub fn index_text(&self, d: &crate::dialect::Dialect) -> PolarsResult<Encoded> {
+        match self.rows {
+            Rows::From(first) => Ok(encode::consecutive(first, self.height)),
+            Rows::List(_) => encode::encode(&self.index(), d),
+        }
+    }
+
+    /// The `row_index` column (unordered mode): the one place its values are made.
     pub fn index(&self) -> Series {
         let values: Vec<u64> = match &self.rows {
             Rows::From(first) => (*first..*first + self.height as u64).collect(),

@@ -81,7 +81,7 @@ impl Encoder for Delimited {
     fn encode(&self, batch: &Batch) -> PolarsResult<Text> {
         let d = &self.output;
         let index = match self.layout.row_index {
-            true => Some(encode::encode(&batch.index(), d)?),
+            true => Some(batch.index_text(d)?),
             false => None,
         };
         let encoded = batch
